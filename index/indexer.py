@@ -1,0 +1,176 @@
+"""Incremental ingestion: embed only new or changed files, drop deleted ones, commit safely in groups."""
+
+from __future__ import annotations
+
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from index.embedders import Embedder
+from index.keywords import analyze
+from index.store import Index, IndexStoreError
+from ingest import (
+    Chunk,
+    ChunkingOptions,
+    Document,
+    IngestError,
+    SourceFile,
+    chunk_document,
+    discover,
+    fingerprint,
+    load_file,
+)
+
+Progress = Callable[[str, int, int], None]  # (stage, done, total)
+EMBED_BATCH = 32
+COMMIT_CHUNKS = 512
+
+
+@dataclass
+class IngestReport:
+    indexed: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    unchanged: int = 0
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+    failed: list[tuple[str, str]] = field(default_factory=list)
+    new_chunks: int = 0
+    total_chunks: int = 0
+    seconds: float = 0.0
+
+
+@dataclass
+class _Prepared:
+    """A loaded and chunked file waiting to be embedded and committed."""
+
+    source: str
+    fingerprint: str
+    documents: list[tuple[Document, list[Chunk], list[str]]]
+    passages: list[str]
+
+
+def passage_text(document: Document, chunk: Chunk) -> str:
+    """What gets embedded and keyword-indexed: the chunk with its title and heading as context."""
+    context = [document.title] if document.title and not chunk.text.startswith(document.title) else []
+    if chunk.heading and chunk.heading != document.title and not chunk.text.startswith(chunk.heading):
+        context.append(chunk.heading)
+    return "\n".join([*context, chunk.text])
+
+
+def stamp_fingerprint(file: SourceFile, chunking_key: str) -> str:
+    return f"{fingerprint(file.path)}|{chunking_key}"
+
+
+def sync(index: Index, corpus: Path, chunking: ChunkingOptions, progress: Progress | None = None) -> IngestReport:
+    """Bring the index in line with the corpus folder and report what happened."""
+    started = time.monotonic()
+    if not corpus.is_dir():
+        raise IndexStoreError(f"Der Korpus-Ordner {corpus} existiert nicht.")
+    progress = progress or (lambda stage, done, total: None)
+    found = discover(corpus)
+    report = IngestReport(skipped=found.skipped)
+    chunking_key = f"chunks={chunking.words}/{chunking.overlap}"
+    with index.writing():
+        known = index.catalog.fingerprints()
+        prepared: list[_Prepared] = []
+        for number, file in enumerate(found.files, start=1):
+            progress("Dateien lesen", number - 1, len(found.files))
+            try:
+                stamp = stamp_fingerprint(file, chunking_key)
+                if known.get(file.source) == stamp:
+                    report.unchanged += 1
+                    continue
+                prepared.append(_load(file, stamp, chunking))
+            except IngestError as error:
+                report.failed.append((file.source, str(error)))
+            except OSError as error:
+                report.failed.append((file.source, f"Datei kann nicht gelesen werden ({error.strerror})"))
+        progress("Dateien lesen", len(found.files), len(found.files))
+        kept = {file.source for file in found.files} - {source for source, _ in report.failed}
+        report.removed = sorted(set(known) - kept)
+        _embed_and_commit(index, prepared, report, progress)
+        report.total_chunks = index.catalog.chunk_count()
+    report.seconds = time.monotonic() - started
+    return report
+
+
+def _load(file: SourceFile, stamp: str, chunking: ChunkingOptions) -> _Prepared:
+    documents, passages = [], []
+    for document in load_file(file.path, file.source):
+        chunks = chunk_document(document, chunking)
+        texts = [passage_text(document, chunk) for chunk in chunks]
+        documents.append((document, chunks, [" ".join(analyze(text)) for text in texts]))
+        passages.extend(texts)
+    return _Prepared(file.source, stamp, documents, passages)
+
+
+def _groups(prepared: list[_Prepared]) -> list[list[_Prepared]]:
+    """Consecutive files of about COMMIT_CHUNKS chunks: each group is embedded, then committed at once."""
+    groups: list[list[_Prepared]] = [[]]
+    size = 0
+    for item in prepared:
+        if size >= COMMIT_CHUNKS:
+            groups.append([])
+            size = 0
+        groups[-1].append(item)
+        size += len(item.passages)
+    return groups
+
+
+def _embed_and_commit(index: Index, prepared: list[_Prepared], report: IngestReport, progress: Progress) -> None:
+    total = sum(len(item.passages) for item in prepared)
+    done = 0
+    removals = list(report.removed)
+    for group in _groups(prepared):
+        passages = [text for item in group for text in item.passages]
+        vectors = np.zeros((0, 1), dtype=np.float32)
+        if passages:
+            batches = []
+            for start in range(0, len(passages), EMBED_BATCH):
+                progress("Einbetten", done, total)
+                batches.append(index.embedder.embed_passages(passages[start:start + EMBED_BATCH]))
+                done += len(batches[-1])
+            vectors = np.vstack(batches)
+        if not group and not removals:
+            continue
+        _commit(index, group, removals, vectors)
+        report.indexed.extend(item.source for item in group)
+        report.new_chunks += len(passages)
+        removals = []
+    progress("Einbetten", done, total)
+
+
+def _commit(index: Index, group: list[_Prepared], removals: list[str], vectors: np.ndarray) -> None:
+    catalog = index.catalog
+    try:
+        with catalog.transaction():
+            removed_ids = [i for source in [*removals, *(item.source for item in group)]
+                           for i in catalog.remove_file(source)]
+            added_ids = [i for item in group for i in catalog.add_file(item.source, item.fingerprint, item.documents)]
+            index.commit(removed_ids, added_ids, vectors)
+    except BaseException:
+        index.after_rollback()
+        raise
+    index.after_commit()
+
+
+def rebuild(directory: Path, embedder: Embedder, corpus: Path, chunking: ChunkingOptions,
+            progress: Progress | None = None) -> IngestReport:
+    """Build a fresh index beside the old one and swap it in only when complete."""
+    fresh = directory.with_name(directory.name + ".rebuild")
+    shutil.rmtree(fresh, ignore_errors=True)
+    index = Index.open(fresh, embedder, create=True)
+    try:
+        report = sync(index, corpus, chunking, progress)
+    finally:
+        index.close()
+    retired = directory.with_name(directory.name + ".old")
+    shutil.rmtree(retired, ignore_errors=True)
+    if directory.exists():
+        directory.rename(retired)
+    fresh.rename(directory)
+    shutil.rmtree(retired, ignore_errors=True)
+    return report

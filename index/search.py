@@ -1,0 +1,102 @@
+"""Search: dense (FAISS), keyword (BM25 over German stems) and their fusion, returning cited hits."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from index.catalog import Filters, StoredChunk
+from index.keywords import analyze
+from index.store import Index
+
+MODES = ("dense", "bm25", "hybrid")
+
+
+@dataclass(frozen=True)
+class Hit:
+    rank: int
+    score: float
+    chunk_id: int
+    source: str
+    title: str
+    page: int | None
+    page_end: int | None
+    text: str
+    heading: str
+    metadata: dict[str, str | int] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, object]:
+        return {"rank": self.rank, "score": round(self.score, 4), "source": self.source, "title": self.title,
+                "page": self.page, "text": self.text, "chunk_id": self.chunk_id}
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    query: str
+    hits: list[Hit]
+
+    def to_json(self) -> dict[str, object]:
+        return {"query": self.query, "passages": [hit.to_json() for hit in self.hits]}
+
+
+def _zscores(values: np.ndarray) -> np.ndarray:
+    spread = values.std()
+    return (values - values.mean()) / spread if spread > 1e-9 else np.zeros_like(values)
+
+
+class Searcher:
+    """Answers queries against one index; safe to share between threads."""
+
+    def __init__(self, index: Index, *, mode: str = "hybrid", dense_weight: float = 0.7, candidates: int = 50):
+        self.index = index
+        self.mode = mode
+        self.dense_weight = dense_weight
+        self.candidates = candidates
+        self._lock = threading.Lock()
+
+    def search(self, query: str, top_k: int = 5, filters: Filters = Filters(), mode: str | None = None) -> SearchResult:
+        mode = mode or self.mode
+        query_vector = self.index.embedder.embed_queries([query])[0] if mode != "bm25" else None
+        with self._lock, self.index.catalog.snapshot():
+            self.index.refresh()
+            if self.index.vectors is None or not len(self.index.vectors):
+                return SearchResult(query, [])
+            scored = self._rank(query, query_vector, filters, mode, max(self.candidates, top_k))
+            best = scored[:top_k]
+            stored = self.index.catalog.chunks(chunk_id for chunk_id, _ in best)
+        hits = [_hit(rank, score, stored[chunk_id]) for rank, (chunk_id, score) in enumerate(best, start=1)
+                if chunk_id in stored]
+        return SearchResult(query, hits)
+
+    def _rank(self, query: str, query_vector: np.ndarray | None, filters: Filters, mode: str,
+              depth: int) -> list[tuple[int, float]]:
+        allowed = np.asarray(self.index.catalog.filtered_chunk_ids(filters), dtype=np.int64) if filters else None
+        if allowed is not None and not len(allowed):
+            return []
+        keyword = dict(self.index.catalog.keyword_search(analyze(query), depth, filters))
+        if mode == "bm25":
+            return sorted(keyword.items(), key=lambda item: -item[1])
+        scores, ids = self.index.vectors.search(query_vector[None, :], depth, allowed)
+        dense = {int(i): float(s) for i, s in zip(ids[0], scores[0]) if i >= 0}
+        if mode == "dense":
+            return sorted(dense.items(), key=lambda item: -item[1])
+        return self._fuse(query_vector, dense, keyword)
+
+    def _fuse(self, query_vector: np.ndarray, dense: dict[int, float],
+              keyword: dict[int, float]) -> list[tuple[int, float]]:
+        missing = [i for i in keyword if i not in dense]
+        for chunk_id, vector in zip(missing, self.index.vectors.vectors_of(missing)):
+            dense[chunk_id] = float(vector @ query_vector)
+        ids = list(dense)
+        dense_part = _zscores(np.array([dense[i] for i in ids]))
+        keyword_part = _zscores(np.array([keyword.get(i, 0.0) for i in ids]))
+        fused = self.dense_weight * dense_part + (1 - self.dense_weight) * keyword_part
+        return sorted(zip(ids, fused.tolist()), key=lambda item: -item[1])
+
+
+def _hit(rank: int, score: float, chunk: StoredChunk) -> Hit:
+    return Hit(rank=rank, score=score, chunk_id=chunk.id, source=chunk.source, title=chunk.title,
+               page=chunk.page_start, page_end=chunk.page_end, text=chunk.text, heading=chunk.heading,
+               metadata=chunk.metadata)

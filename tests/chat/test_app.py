@@ -1,0 +1,72 @@
+"""The Gradio app started for real and queried over HTTP, as scripts and browsers do."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from gradio_client import Client
+
+from tests.conftest import REPO, SAMPLE_CORPUS
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def wait_for(url: str, process: subprocess.Popen, seconds: float = 120) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise AssertionError(f"server exited: {process.stdout.read()}")
+        try:
+            urllib.request.urlopen(url, timeout=2)
+            return
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            time.sleep(0.5)
+    raise AssertionError(f"server did not answer at {url}")
+
+
+@pytest.fixture(scope="module")
+def server(sample_index: Path) -> Iterator[str]:
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "chat.cli", "serve", "--index", str(sample_index), "--corpus", str(SAMPLE_CORPUS),
+         "--port", str(port)], cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)},
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        wait_for(url, process)
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def test_search_endpoint_returns_the_ask_json_schema(server: str):
+    client = Client(server, verbose=False)
+    result = client.predict("Welche Strukturen wurden in Dresden etabliert?", 3, api_name="/search")
+    assert set(result) == {"query", "passages"}
+    assert len(result["passages"]) == 3
+    assert set(result["passages"][0]) == {"rank", "score", "source", "title", "page", "text", "chunk_id"}
+    assert result["passages"][0]["source"] == "transmit-lvo-kommunen-im-transfer.txt"
+
+
+def test_source_route_serves_corpus_files_only(server: str):
+    with urllib.request.urlopen(server + "quelle/praxisbeispiele-mitteldeutschland.pdf") as response:
+        assert response.read(5) == b"%PDF-"
+    for attempt in ("quelle/../pyproject.toml", "quelle/..%2Fpyproject.toml", "quelle/%2Fetc%2Fpasswd",
+                    "quelle//etc/passwd", "quelle/nicht-da.pdf"):
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(server + attempt)
+        assert refused.value.code == 404, attempt

@@ -1,0 +1,71 @@
+"""The `lvo` command as users and scripts call it: a real process, the real sample corpus."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.conftest import REPO, make_pdf
+
+
+def lvo(*args: str, cwd: Path = REPO, env: dict | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "chat.cli", *args], cwd=cwd, capture_output=True, text=True,
+                          env={**os.environ, "PYTHONPATH": str(REPO), **(env or {})}, timeout=600)
+
+
+def test_ask_json_schema_and_dresden_question(sample_index: Path):
+    done = lvo("ask", "--json", "--index", str(sample_index), "Welche Strukturen wurden in Dresden etabliert?")
+    assert done.returncode == 0, done.stderr
+    payload = json.loads(done.stdout)
+    assert set(payload) == {"query", "passages"}
+    assert payload["query"] == "Welche Strukturen wurden in Dresden etabliert?"
+    assert len(payload["passages"]) == 5
+    for rank, passage in enumerate(payload["passages"], start=1):
+        assert set(passage) == {"rank", "score", "source", "title", "page", "text", "chunk_id"}
+        assert passage["rank"] == rank and isinstance(passage["score"], float) and isinstance(passage["chunk_id"], int)
+    first = payload["passages"][0]
+    assert first["source"] == "transmit-lvo-kommunen-im-transfer.txt"
+    assert "Bildungsbüros in Dresden und Dessau-Roßlau" in first["text"]
+
+
+def test_ask_top_k_and_pdf_pages(sample_index: Path):
+    done = lvo("ask", "--json", "--top-k", "10", "--index", str(sample_index),
+               "Landkreis Görlitz Regionales Bildungsforum Handlungsempfehlungen")
+    passages = json.loads(done.stdout)["passages"]
+    assert len(passages) == 10
+    pdf_pages = {p["page"] for p in passages if p["source"] == "praxisbeispiele-mitteldeutschland.pdf"}
+    assert 3 in pdf_pages
+
+
+def test_ingest_twice_reports_nothing_new_and_names_broken_pdfs(tmp_path: Path, minilm: str):
+    corpus = tmp_path / "korpus"
+    corpus.mkdir()
+    (corpus / "a.txt").write_text("Die Transferagentur berät Kommunen.", "utf-8")
+    make_pdf(corpus / "verschlüsselt.pdf", pages=[["Geheim."]], password="pw")
+    (corpus / "defekt.pdf").write_bytes(b"%PDF-1.4 kaputt")
+    args = ("ingest", str(corpus), "--index", str(tmp_path / "idx"), "--model", minilm)
+    first = lvo(*args)
+    assert first.returncode == 0, first.stderr
+    assert "verschlüsselt.pdf: PDF ist verschlüsselt" in first.stdout
+    assert "defekt.pdf: PDF" in first.stdout
+    second = lvo(*args)
+    assert "0 neue Abschnitte, nichts eingebettet" in second.stdout
+    asked = lvo("ask", "--json", "--index", str(tmp_path / "idx"), "--model", minilm, "Transferagentur")
+    assert json.loads(asked.stdout)["passages"][0]["source"] == "a.txt"
+
+
+def test_user_errors_are_one_line_messages_not_tracebacks(tmp_path: Path, minilm: str):
+    missing = lvo("ask", "--index", str(tmp_path / "leer"), "Frage")
+    assert missing.returncode == 2 and missing.stderr.startswith("Fehler: Kein Index")
+    assert "Traceback" not in missing.stderr
+    corpus = tmp_path / "k"
+    corpus.mkdir()
+    (corpus / "a.txt").write_text("Text.", "utf-8")
+    lvo("ingest", str(corpus), "--index", str(tmp_path / "idx"), "--model", minilm)
+    mismatch = lvo("ask", "--index", str(tmp_path / "idx"), "Frage")
+    assert mismatch.returncode == 2 and "--rebuild" in mismatch.stderr and "Traceback" not in mismatch.stderr
+    bad_setting = lvo("ask", "--top-k", "0", "--index", str(tmp_path / "idx"), "Frage")
+    assert bad_setting.returncode == 2 and "top_k" in bad_setting.stderr
