@@ -117,6 +117,21 @@ class Catalog:
     def chunk_count(self) -> int:
         return self._db.execute("SELECT count(*) FROM chunks").fetchone()[0]
 
+    def integrity_problems(self) -> list[str]:
+        """Broken links and duplicates between files, documents, chunks and keywords (empty when sound)."""
+        checks = {
+            "SQLite-Integrität verletzt": "SELECT count(*) FROM pragma_integrity_check WHERE integrity_check != 'ok'",
+            "Verweise ins Leere": "SELECT count(*) FROM pragma_foreign_key_check",
+            "doppelte Abschnitte": "SELECT count(*) FROM (SELECT 1 FROM chunks GROUP BY document_id, ordinal"
+                                   " HAVING count(*) > 1)",
+            "Stichwörter ohne Abschnitt": "SELECT count(*) FROM keywords WHERE rowid NOT IN (SELECT id FROM chunks)",
+            "Abschnitte ohne Stichwörter": "SELECT count(*) FROM chunks WHERE id NOT IN (SELECT rowid FROM keywords)",
+            "Dokumente ohne Abschnitte": "SELECT count(*) FROM documents WHERE id NOT IN"
+                                         " (SELECT document_id FROM chunks)",
+        }
+        counts = {label: self._db.execute(query).fetchone()[0] for label, query in checks.items()}
+        return [f"{count} {label}" for label, count in counts.items() if count]
+
     def chunk_ids(self) -> list[int]:
         return [row[0] for row in self._db.execute("SELECT id FROM chunks ORDER BY id")]
 

@@ -29,6 +29,8 @@ class Settings:
     min_relevance: float = 0.0
     host: str = "127.0.0.1"
     port: int = 7860
+    users: Path = Path("lvo-users.json")
+    commit_chunks: int = 512
 
     @property
     def chunking(self) -> ChunkingOptions:
@@ -79,4 +81,6 @@ def _validate(settings: Settings, cwd: Path) -> Settings:
         raise ConfigError("chunk_words muss zwischen 20 und 2000 liegen, chunk_overlap darunter")
     if not 1 <= settings.top_k <= 100:
         raise ConfigError("top_k muss zwischen 1 und 100 liegen")
-    return replace(settings, corpus=cwd / settings.corpus, index=cwd / settings.index)
+    if settings.commit_chunks < 1:
+        raise ConfigError("commit_chunks muss mindestens 1 sein")
+    return replace(settings, corpus=cwd / settings.corpus, index=cwd / settings.index, users=cwd / settings.users)

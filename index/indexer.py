@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 import time
 from collections.abc import Callable
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -12,8 +13,9 @@ import numpy as np
 
 from index.embedders import Embedder
 from index.keywords import analyze
-from index.store import Index, IndexStoreError
+from index.store import Index, IndexStoreError, recover_swap, swap_in, write_lock
 from ingest import (
+    CHANGED_WHILE_READING,
     Chunk,
     ChunkingOptions,
     Document,
@@ -21,8 +23,9 @@ from ingest import (
     SourceFile,
     chunk_document,
     discover,
-    fingerprint,
+    ensure_unchanged,
     load_file,
+    read_snapshot,
 )
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
@@ -60,12 +63,13 @@ def passage_text(document: Document, chunk: Chunk) -> str:
     return "\n".join([*context, chunk.text])
 
 
-def stamp_fingerprint(file: SourceFile, chunking_key: str) -> str:
-    return f"{fingerprint(file.path)}|{chunking_key}"
+def sync(index: Index, corpus: Path, chunking: ChunkingOptions, progress: Progress | None = None, *,
+         commit_chunks: int = COMMIT_CHUNKS) -> IngestReport:
+    """Bring the index in line with the corpus folder and report what happened.
 
-
-def sync(index: Index, corpus: Path, chunking: ChunkingOptions, progress: Progress | None = None) -> IngestReport:
-    """Bring the index in line with the corpus folder and report what happened."""
+    Files are committed in groups of about `commit_chunks` chunks; each group is one transaction.
+    A file that changes while it is read is reported and left as it was in the index.
+    """
     started = time.monotonic()
     if not corpus.is_dir():
         raise IndexStoreError(f"Der Korpus-Ordner {corpus} existiert nicht.")
@@ -79,27 +83,39 @@ def sync(index: Index, corpus: Path, chunking: ChunkingOptions, progress: Progre
         for number, file in enumerate(found.files, start=1):
             progress("Dateien lesen", number - 1, len(found.files))
             try:
-                stamp = stamp_fingerprint(file, chunking_key)
-                if known.get(file.source) == stamp:
-                    report.unchanged += 1
-                    continue
-                prepared.append(_load(file, stamp, chunking))
+                item = _read(file, known.get(file.source), chunking_key, chunking)
             except IngestError as error:
                 report.failed.append((file.source, str(error)))
             except OSError as error:
                 report.failed.append((file.source, f"Datei kann nicht gelesen werden ({error.strerror})"))
+            else:
+                if item is None:
+                    report.unchanged += 1
+                else:
+                    prepared.append(item)
         progress("Dateien lesen", len(found.files), len(found.files))
-        kept = {file.source for file in found.files} - {source for source, _ in report.failed}
-        report.removed = sorted(set(known) - kept)
-        _embed_and_commit(index, prepared, report, progress)
+        broken = {source for source, reason in report.failed if reason != CHANGED_WHILE_READING}
+        report.removed = sorted(set(known) - ({file.source for file in found.files} - broken))
+        _embed_and_commit(index, prepared, report, progress, commit_chunks)
         report.total_chunks = index.catalog.chunk_count()
     report.seconds = time.monotonic() - started
     return report
 
 
-def _load(file: SourceFile, stamp: str, chunking: ChunkingOptions) -> _Prepared:
+def _read(file: SourceFile, known: str | None, chunking_key: str, chunking: ChunkingOptions) -> _Prepared | None:
+    """Load and chunk a new or changed file (None when unchanged), from one read of its bytes."""
+    data, digest = read_snapshot(file)
+    stamp = f"{digest}|{chunking_key}"
+    if known == stamp:
+        return None
+    prepared = _load(file, data, stamp, chunking)
+    ensure_unchanged(file)
+    return prepared
+
+
+def _load(file: SourceFile, data: bytes, stamp: str, chunking: ChunkingOptions) -> _Prepared:
     documents, passages = [], []
-    for document in load_file(file.path, file.source):
+    for document in load_file(file.path, file.source, data):
         chunks = chunk_document(document, chunking)
         texts = [passage_text(document, chunk) for chunk in chunks]
         documents.append((document, chunks, [" ".join(analyze(text)) for text in texts]))
@@ -107,12 +123,12 @@ def _load(file: SourceFile, stamp: str, chunking: ChunkingOptions) -> _Prepared:
     return _Prepared(file.source, stamp, documents, passages)
 
 
-def _groups(prepared: list[_Prepared]) -> list[list[_Prepared]]:
-    """Consecutive files of about COMMIT_CHUNKS chunks: each group is embedded, then committed at once."""
+def _groups(prepared: list[_Prepared], commit_chunks: int) -> list[list[_Prepared]]:
+    """Consecutive files of about `commit_chunks` chunks: each group is embedded, then committed at once."""
     groups: list[list[_Prepared]] = [[]]
     size = 0
     for item in prepared:
-        if size >= COMMIT_CHUNKS:
+        if size >= commit_chunks:
             groups.append([])
             size = 0
         groups[-1].append(item)
@@ -120,11 +136,12 @@ def _groups(prepared: list[_Prepared]) -> list[list[_Prepared]]:
     return groups
 
 
-def _embed_and_commit(index: Index, prepared: list[_Prepared], report: IngestReport, progress: Progress) -> None:
+def _embed_and_commit(index: Index, prepared: list[_Prepared], report: IngestReport, progress: Progress,
+                      commit_chunks: int) -> None:
     total = sum(len(item.passages) for item in prepared)
     done = 0
     removals = list(report.removed)
-    for group in _groups(prepared):
+    for group in _groups(prepared, max(1, commit_chunks)):
         passages = [text for item in group for text in item.passages]
         vectors = np.zeros((0, 1), dtype=np.float32)
         if passages:
@@ -158,19 +175,21 @@ def _commit(index: Index, group: list[_Prepared], removals: list[str], vectors: 
 
 
 def rebuild(directory: Path, embedder: Embedder, corpus: Path, chunking: ChunkingOptions,
-            progress: Progress | None = None) -> IngestReport:
-    """Build a fresh index beside the old one and swap it in only when complete."""
+            progress: Progress | None = None, *, commit_chunks: int = COMMIT_CHUNKS) -> IngestReport:
+    """Build a fresh index beside the old one and swap it in only when complete.
+
+    An interrupted build leaves the old index untouched; the next rebuild starts the fresh one over.
+    """
+    recover_swap(directory)
     fresh = directory.with_name(directory.name + ".rebuild")
-    shutil.rmtree(fresh, ignore_errors=True)
-    index = Index.open(fresh, embedder, create=True)
-    try:
-        report = sync(index, corpus, chunking, progress)
-    finally:
-        index.close()
-    retired = directory.with_name(directory.name + ".old")
-    shutil.rmtree(retired, ignore_errors=True)
-    if directory.exists():
-        directory.rename(retired)
-    fresh.rename(directory)
-    shutil.rmtree(retired, ignore_errors=True)
+    with ExitStack() as stack:
+        if directory.is_dir():
+            stack.enter_context(write_lock(directory))  # no incremental ingest into the index being replaced
+        shutil.rmtree(fresh, ignore_errors=True)
+        index = Index.open(fresh, embedder, create=True)
+        try:
+            report = sync(index, corpus, chunking, progress, commit_chunks=commit_chunks)
+        finally:
+            index.close()
+        swap_in(fresh, directory)
     return report

@@ -1,13 +1,20 @@
 """An index directory: the SQLite catalog plus the FAISS vectors of one committed generation.
 
 Catalog and vectors are committed together: the vectors of generation N+1 are written to their own file
-first, then the catalog switches to N+1 in one SQLite transaction, and only then is file N deleted. A crash
-at any moment leaves a catalog that names a complete vector file.
+(temporary name, fsync, rename, fsync of the directory), then the catalog switches to N+1 in one SQLite
+transaction (WAL, synchronous=FULL). A crash at any moment leaves a catalog that names a complete vector file;
+an uncommitted file N+1 is deleted by the next writer. Generation N is kept until N+2 is committed, so a
+reader in another process that has just seen N can still load it. One writer at a time holds `write.lock`.
+
+A rebuild fills `DIR.rebuild`, marks it complete, then swaps it in by two renames; `recover_swap` finishes
+or undoes a swap that a crash interrupted, so the directory always holds a complete index.
 """
 
 from __future__ import annotations
 
 import fcntl
+import os
+import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -20,6 +27,7 @@ from index.vectors import FaissStore
 
 CATALOG_FILE = "catalog.sqlite3"
 LOCK_FILE = "write.lock"
+COMPLETE_MARKER = "rebuild.complete"
 
 
 class IndexStoreError(Exception):
@@ -28,6 +36,58 @@ class IndexStoreError(Exception):
 
 def _vectors_path(directory: Path, generation: int) -> Path:
     return directory / f"vectors-{generation}.faiss"
+
+
+def fsync_directory(directory: Path) -> None:
+    """Make renames and deletions inside `directory` durable."""
+    descriptor = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
+
+
+@contextmanager
+def write_lock(directory: Path) -> Iterator[None]:
+    """Hold the directory's write lock (released by the kernel even if the process is killed)."""
+    with open(directory / LOCK_FILE, "a") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise IndexStoreError(f"In {directory} läuft bereits ein anderer Ingest.") from None
+        yield
+
+
+def _sibling(directory: Path, suffix: str) -> Path:
+    return directory.with_name(directory.name + suffix)
+
+
+def recover_swap(directory: Path) -> None:
+    """Finish or undo a rebuild swap that a crash interrupted."""
+    fresh, retired = _sibling(directory, ".rebuild"), _sibling(directory, ".old")
+    if not directory.exists():
+        if (fresh / COMPLETE_MARKER).is_file():
+            fresh.rename(directory)
+        elif retired.is_dir():
+            retired.rename(directory)
+        else:
+            return
+        fsync_directory(directory.parent)
+    shutil.rmtree(retired, ignore_errors=True)
+    (directory / COMPLETE_MARKER).unlink(missing_ok=True)
+
+
+def swap_in(fresh: Path, directory: Path) -> None:
+    """Replace `directory` by the complete index in `fresh`; a crash at any point is undone by `recover_swap`."""
+    retired = _sibling(directory, ".old")
+    recover_swap(directory)
+    (fresh / COMPLETE_MARKER).touch()
+    fsync_directory(fresh)
+    if directory.exists():
+        directory.rename(retired)
+    fresh.rename(directory)
+    fsync_directory(directory.parent)
+    recover_swap(directory)
 
 
 class Index:
@@ -43,6 +103,7 @@ class Index:
     @classmethod
     def open(cls, directory: Path, embedder: Embedder, *, create: bool = False) -> Index:
         catalog_path = directory / CATALOG_FILE
+        recover_swap(directory)
         if not catalog_path.is_file():
             if not create:
                 raise IndexStoreError(f"Kein Index in {directory}. Zuerst `lvo ingest` ausführen.")
@@ -83,12 +144,8 @@ class Index:
 
     @contextmanager
     def writing(self) -> Iterator[None]:
-        """Hold the directory's write lock: one writer at a time."""
-        with open(self.directory / LOCK_FILE, "w") as lock:
-            try:
-                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                raise IndexStoreError(f"In {self.directory} läuft bereits ein anderer Ingest.") from None
+        """Hold the directory's write lock: one writer at a time; clear what a crashed writer left."""
+        with write_lock(self.directory):
             self.refresh()
             self._remove_stale_vector_files()
             yield
@@ -105,6 +162,7 @@ class Index:
         self.vectors.add(np.asarray(added_ids, dtype=np.int64), added_vectors)
         generation = self.generation + 1
         self.vectors.save(_vectors_path(self.directory, generation))
+        fsync_directory(self.directory)
         self.catalog.set_meta("generation", str(generation))
         self.generation = generation
 
@@ -115,8 +173,24 @@ class Index:
         self.generation = -1
         self.refresh()
 
+    def verify(self) -> list[str]:
+        """Problems of the committed state (empty when catalog and vectors agree exactly)."""
+        with self.catalog.snapshot():
+            self.refresh()
+            problems = self.catalog.integrity_problems()
+            catalog_ids = set(self.catalog.chunk_ids())
+            vector_ids = self.vectors.ids().tolist() if self.vectors is not None else []
+        if len(vector_ids) != len(set(vector_ids)):
+            problems.append(f"{len(vector_ids) - len(set(vector_ids))} doppelte Vektoren")
+        if orphans := set(vector_ids) - catalog_ids:
+            problems.append(f"{len(orphans)} Vektoren ohne Abschnitt im Katalog")
+        if missing := catalog_ids - set(vector_ids):
+            problems.append(f"{len(missing)} Abschnitte ohne Vektor")
+        return problems
+
     def _remove_stale_vector_files(self) -> None:
-        keep = _vectors_path(self.directory, self.generation).name
+        """Delete temporary, uncommitted and old vector files; keep the committed and the previous generation."""
+        keep = {_vectors_path(self.directory, g).name for g in (self.generation, self.generation - 1)}
         for path in self.directory.glob("vectors-*.faiss*"):
-            if path.name != keep:
+            if path.name not in keep:
                 path.unlink(missing_ok=True)

@@ -1,11 +1,20 @@
 """Ingest stage: load files of many formats, clean their text, cut it into cited chunks."""
 
 from ingest.chunk import ChunkingOptions, chunk_document
-from ingest.discover import Discovery, SourceFile, discover, fingerprint
+from ingest.discover import (
+    CHANGED_WHILE_READING,
+    Discovery,
+    SourceFile,
+    discover,
+    ensure_unchanged,
+    fingerprint,
+    read_snapshot,
+)
 from ingest.loaders import load_file
 from ingest.model import METADATA_KEYS, Chunk, Document, IngestError
 
 __all__ = [
+    "CHANGED_WHILE_READING",
     "METADATA_KEYS",
     "Chunk",
     "ChunkingOptions",
@@ -15,6 +24,8 @@ __all__ = [
     "SourceFile",
     "chunk_document",
     "discover",
+    "ensure_unchanged",
     "fingerprint",
     "load_file",
+    "read_snapshot",
 ]

@@ -59,7 +59,11 @@ def strip_running_lines(pages: list[str], *, edge_lines: int = 2, share: float =
 
 
 def _drop_edges(page: str, running: set[str], edge_lines: int) -> str:
+    """The page without its running lines; a page that would be left empty is its own content and stays."""
     lines = page.splitlines()
     content = [i for i, line in enumerate(lines) if line.strip()]
     edges = set(content[:edge_lines] + content[-edge_lines:])
-    return "\n".join(line for i, line in enumerate(lines) if not (i in edges and _line_key(line) in running))
+    dropped = {i for i in edges if _line_key(lines[i]) in running}
+    if len(dropped) == len(content):
+        return page
+    return "\n".join(line for i, line in enumerate(lines) if i not in dropped)

@@ -6,6 +6,7 @@ import json
 import re
 import zipfile
 from collections.abc import Callable
+from io import BytesIO
 from pathlib import Path
 
 from ingest.clean import join_hyphenated, normalize_whitespace, strip_running_lines
@@ -15,18 +16,26 @@ from ingest.model import Document, IngestError
 MAX_UNZIPPED_BYTES = 200 * 1024 * 1024
 
 
+_CONTROL_BYTES = bytes([*range(0, 9), *range(14, 32), 127])
+MAX_FILE_BYTES = 512 * 1024 * 1024
+MAX_ZIP_RATIO = 100  # a real DOCX part compresses maybe 10:1; far more is a zip bomb
+
+
 def decode_text(data: bytes) -> str:
-    """UTF-8 (with or without BOM), falling back to cp1252 for legacy files; refuse binary data."""
+    """UTF-8 (with or without BOM) or UTF-16 with BOM, falling back to cp1252/Latin-1; refuse binary data."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return data.decode("utf-16", errors="replace").replace("\x00", "")
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
+    sample = data[:65536]
+    if sample and (len(sample) - len(sample.translate(None, _CONTROL_BYTES))) / len(sample) > 0.05:
+        raise IngestError("keine Textdatei (Binärdaten)")
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
         text = data.decode("cp1252", errors="replace")
-    sample = text[:20000]
-    unprintable = sum(1 for ch in sample if (ord(ch) < 32 and ch not in "\n\r\t") or ch == "\ufffd")
-    if sample and unprintable / len(sample) > 0.1:
-        raise IngestError("keine Textdatei (Binärdaten)")
+        if text[:65536].count("\ufffd") > 0.05 * min(len(text), 65536):
+            raise IngestError("keine Textdatei (Binärdaten)") from None
     return text.replace("\x00", "")
 
 
@@ -57,14 +66,14 @@ def _document(source: str, text: str, title: str, *, headings: list[str] = (), p
     )
 
 
-def load_pdf(path: Path, source: str) -> list[Document]:
+def load_pdf(path: Path, source: str, data: bytes) -> list[Document]:
     from pypdf import PdfReader
     from pypdf.errors import PdfReadError
 
     try:
-        reader = PdfReader(path)
+        reader = PdfReader(BytesIO(data))
         if reader.is_encrypted and not reader.decrypt(""):
-            raise IngestError("PDF ist verschlüsselt (Passwort erforderlich)")
+            raise IngestError("PDF ist verschlüsselt und braucht ein Passwort")
         raw_pages = [page.extract_text() or "" for page in reader.pages]
         info = reader.metadata or {}
     except IngestError:
@@ -76,7 +85,7 @@ def load_pdf(path: Path, source: str) -> list[Document]:
     pages = [normalize_whitespace(join_hyphenated(page), join_lines=True)
              for page in strip_running_lines(raw_pages)]
     if not any(pages):
-        raise IngestError("PDF enthält keinen Text (gescannt? OCR wird nicht unterstützt)")
+        raise IngestError("PDF hat keine Textebene (gescanntes Dokument?) – OCR wird nicht unterstützt")
     starts, cursor = [], 0
     for page in pages:
         starts.append(cursor)
@@ -86,14 +95,25 @@ def load_pdf(path: Path, source: str) -> list[Document]:
                       metadata=merge_metadata(file_meta, read_sidecar(path)))]
 
 
-def load_docx(path: Path, source: str) -> list[Document]:
+def _check_zip(data: bytes) -> None:
+    """Refuse archives that unpack to far more than they hold (zip bombs) before anything is unpacked.
+
+    The declared sizes are binding: Python's zipfile stops at the declared size and fails the CRC check.
+    """
+    with zipfile.ZipFile(BytesIO(data)) as archive:
+        members = archive.infolist()
+        unpacked = sum(item.file_size for item in members)
+        packed = sum(item.compress_size for item in members)
+    if unpacked > MAX_UNZIPPED_BYTES or unpacked > MAX_ZIP_RATIO * max(packed, 1024 * 1024):
+        raise IngestError(f"DOCX ist entpackt zu groß ({unpacked / 2**20:.0f} MB, möglicherweise eine Zip-Bombe)")
+
+
+def load_docx(path: Path, source: str, data: bytes) -> list[Document]:
     import docx
 
     try:
-        with zipfile.ZipFile(path) as archive:
-            if sum(item.file_size for item in archive.infolist()) > MAX_UNZIPPED_BYTES:
-                raise IngestError("DOCX ist entpackt zu groß (möglicherweise eine Zip-Bombe)")
-        document = docx.Document(str(path))
+        _check_zip(data)
+        document = docx.Document(BytesIO(data))
     except IngestError:
         raise
     except Exception as error:  # python-docx raises KeyError, BadZipFile, lxml errors, ...
@@ -113,10 +133,10 @@ def load_docx(path: Path, source: str) -> list[Document]:
                       metadata=merge_metadata(file_meta, read_sidecar(path)))]
 
 
-def load_html(path: Path, source: str) -> list[Document]:
+def load_html(path: Path, source: str, data: bytes) -> list[Document]:
     from bs4 import BeautifulSoup
 
-    soup = BeautifulSoup(decode_text(path.read_bytes()), "lxml")
+    soup = BeautifulSoup(decode_text(data), "lxml")
     for tag in soup(["script", "style", "noscript", "template", "iframe", "svg", "head"]):
         if tag.name != "head":
             tag.decompose()
@@ -136,8 +156,8 @@ _MD_LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
 _MD_EMPHASIS = re.compile(r"(\*\*|__|\*|`)(?=\S)(.+?)(?<=\S)\1")
 
 
-def load_markdown(path: Path, source: str) -> list[Document]:
-    front_matter, body = split_front_matter(decode_text(path.read_bytes()))
+def load_markdown(path: Path, source: str, data: bytes) -> list[Document]:
+    front_matter, body = split_front_matter(decode_text(data))
     headings = _MD_HEADING.findall(body)
     body = _MD_HEADING.sub(r"\1", body)
     body = _MD_EMPHASIS.sub(r"\2", _MD_LINK.sub(r"\1", body))
@@ -153,18 +173,18 @@ def _text_headings(text: str) -> list[str]:
     return [p for p in paragraphs if p and "\n" not in p and len(p) <= 100 and p[-1] not in ".:;,!?"]
 
 
-def load_text(path: Path, source: str) -> list[Document]:
-    text = normalize_whitespace(decode_text(path.read_bytes()), join_lines=False)
+def load_text(path: Path, source: str, data: bytes) -> list[Document]:
+    text = normalize_whitespace(decode_text(data), join_lines=False)
     headings = _text_headings(text)
     first_is_title = bool(headings) and text.startswith(headings[0])
     return [_document(source, text, headings[0] if first_is_title else "", headings=headings,
                       metadata=read_sidecar(path))]
 
 
-def load_jsonl(path: Path, source: str) -> list[Document]:
+def load_jsonl(path: Path, source: str, data: bytes) -> list[Document]:
     """One document per line, as in a BEIR corpus.jsonl: {"_id", "title", "text"}."""
     documents = []
-    for number, line in enumerate(decode_text(path.read_bytes()).splitlines(), start=1):
+    for number, line in enumerate(decode_text(data).splitlines(), start=1):
         if not line.strip():
             continue
         try:
@@ -181,7 +201,7 @@ def load_jsonl(path: Path, source: str) -> list[Document]:
     return documents
 
 
-LOADERS: dict[str, Callable[[Path, str], list[Document]]] = {
+LOADERS: dict[str, Callable[[Path, str, bytes], list[Document]]] = {
     ".pdf": load_pdf,
     ".docx": load_docx,
     ".html": load_html,
@@ -193,18 +213,32 @@ LOADERS: dict[str, Callable[[Path, str], list[Document]]] = {
 }
 
 
-def load_file(path: Path, source: str) -> list[Document]:
-    """Load any supported file; every failure becomes an `IngestError` with a one-line reason."""
+def load_file(path: Path, source: str, data: bytes | None = None) -> list[Document]:
+    """Load any supported file; every failure becomes an `IngestError` with a one-line reason.
+
+    With `data`, the file's bytes as already read (so the caller can fingerprint exactly what is parsed).
+    """
     loader = LOADERS.get(path.suffix.lower())
     if loader is None:
         raise IngestError(f"Dateityp {path.suffix or '(ohne Endung)'} wird nicht unterstützt")
     try:
-        if path.stat().st_size == 0:
-            raise IngestError("Datei ist leer")
-        return loader(path, source)
+        if data is None:
+            data = read_bounded(path)
+        if not data:
+            raise IngestError("Datei ist leer (0 Byte)")
+        return loader(path, source, data)
     except IngestError:
         raise
-    except MemoryError:
-        raise IngestError("Datei ist zu groß für den Arbeitsspeicher") from None
+    except (MemoryError, RecursionError):
+        raise IngestError("Datei ist zu groß oder zu tief verschachtelt für den Arbeitsspeicher") from None
     except OSError as error:
         raise IngestError(f"Datei kann nicht gelesen werden ({error.strerror or type(error).__name__})") from None
+
+
+def read_bounded(path: Path) -> bytes:
+    """The bytes of a file, refusing files larger than MAX_FILE_BYTES."""
+    with path.open("rb") as stream:
+        data = stream.read(MAX_FILE_BYTES + 1)
+    if len(data) > MAX_FILE_BYTES:
+        raise IngestError(f"Datei ist zu groß (mehr als {MAX_FILE_BYTES // 2**20} MB)")
+    return data
