@@ -1,4 +1,8 @@
-"""Turn search hits into safe HTML/Markdown for the chat. Every document string is escaped here."""
+"""Turn search hits into safe HTML for the chat. Every document string is escaped here.
+
+The HTML is one block without blank lines, so the chat's Markdown renderer leaves it alone, and every
+document text passes through `html.escape`: `<script>` in a document is shown as text, never run.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +10,7 @@ import html
 import re
 from urllib.parse import quote
 
+from chat.answer import AnswerSentence, Span
 from index import Hit, SearchResult
 from index.keywords import analyze
 
@@ -20,44 +25,81 @@ def source_link(hit: Hit) -> str:
     return f"/quelle/{quote(path)}{anchor}"
 
 
+def _text(text: str) -> str:
+    """Escaped text whose line breaks survive the Markdown renderer (no blank lines in the block)."""
+    return html.escape(text).replace("\n", "<br>")
+
+
 def highlight(text: str, query: str) -> str:
     """Escape `text` and wrap the words that share a stem with the query in <mark>."""
     wanted = set(analyze(query))
     parts, cursor = [], 0
     for match in _WORD.finditer(text):
         if match.group() and set(analyze(match.group())) & wanted:
-            parts.append(html.escape(text[cursor:match.start()]))
+            parts.append(_text(text[cursor:match.start()]))
             parts.append(f"<mark>{html.escape(match.group())}</mark>")
             cursor = match.end()
-    parts.append(html.escape(text[cursor:]))
+    parts.append(_text(text[cursor:]))
     return "".join(parts)
 
 
-def _page_label(hit: Hit) -> str:
+def passage_html(text: str, query: str, quoted: list[Span]) -> str:
+    """The passage with query terms highlighted and the sentences quoted in the answer underlined."""
+    parts, cursor = [], 0
+    for span in sorted(quoted, key=lambda s: s.start):
+        parts.append(highlight(text[cursor:span.start], query))
+        parts.append(f'<span class="lvo-quoted">{highlight(text[span.start:span.end], query)}</span>')
+        cursor = span.end
+    parts.append(highlight(text[cursor:], query))
+    return "".join(parts)
+
+
+def page_label(hit: Hit) -> str:
     if not hit.page:
         return ""
     return f"S. {hit.page}" if hit.page_end in (None, hit.page) else f"S. {hit.page}–{hit.page_end}"
 
 
-def card(hit: Hit, query: str) -> str:
-    details = [html.escape(hit.source), _page_label(hit)]
-    details += [html.escape(str(hit.metadata[key])) for key in ("kommune", "jahr", "typ") if key in hit.metadata]
+def card_id(turn: int, rank: int) -> str:
+    return f"beleg-{turn}-{rank}"
+
+
+def card(hit: Hit, query: str, turn: int = 0, quoted: list[Span] | None = None) -> str:
+    details = [html.escape(hit.source), page_label(hit)]
+    details += [html.escape(str(hit.metadata[key])) for key in ("kommune", "bundesland", "jahr", "typ")
+                if key in hit.metadata]
     return (
-        f'<div class="lvo-card" id="beleg-{hit.rank}">'
+        f'<div class="lvo-card" id="{card_id(turn, hit.rank)}" data-rank="{hit.rank}">'
         f'<div class="lvo-card-head"><span class="lvo-marker">[{hit.rank}]</span> '
         f"<strong>{html.escape(hit.title)}</strong></div>"
         f'<div class="lvo-card-meta">{" · ".join(d for d in details if d)} · Relevanz {hit.score:.2f} · '
-        f'<a href="{html.escape(source_link(hit))}" target="_blank" rel="noopener">Quelle öffnen</a></div>'
-        f'<div class="lvo-card-text">{highlight(hit.text, query)}</div></div>'
+        f'<a class="lvo-source" href="{html.escape(source_link(hit))}" target="_blank" rel="noopener">'
+        f"Quelle öffnen</a></div>"
+        f'<div class="lvo-card-text">{passage_html(hit.text, query, quoted or [])}</div></div>'
     )
 
 
-def reply(result: SearchResult, searched: str | None = None) -> str:
-    """The assistant's message: answer sentences with markers, then one card per cited passage."""
-    if not result.hits:
-        return NOTHING_FOUND
-    searched_note = ""
-    if searched and searched != result.query:
-        searched_note = f'<div class="lvo-searched">Gesucht wurde: „{html.escape(searched)}“</div>'
-    cards = "".join(card(hit, result.query) for hit in result.hits)
-    return f"{searched_note}<div class='lvo-cards'>{cards}</div>"
+def answer_html(sentences: list[AnswerSentence], turn: int = 0) -> str:
+    """The extractive answer: each quoted sentence followed by its marker, a link to its card."""
+    quoted = " ".join(
+        f'<span class="lvo-sentence">{_text(s.text)}</span> '
+        f'<a class="lvo-ref" href="#{card_id(turn, s.rank)}" data-rank="{s.rank}">[{s.rank}]</a>'
+        for s in sentences)
+    return f'<div class="lvo-answer">{quoted}</div>'
+
+
+def searched_note(searched: str) -> str:
+    return f'<div class="lvo-searched">Gesucht wurde: „{html.escape(searched)}“</div>'
+
+
+def reply(result: SearchResult, sentences: list[AnswerSentence] | None = None, searched: str | None = None,
+          turn: int = 0) -> str:
+    """The assistant's message: what was searched, answer sentences with markers, then the cited passages."""
+    note = searched_note(searched or result.query)
+    if not result.hits or sentences == []:
+        return f'<div class="lvo-reply">{note}<div class="lvo-nothing">{NOTHING_FOUND}</div></div>'
+    spans = {hit.rank: [s.span for s in sentences or [] if s.rank == hit.rank] for hit in result.hits}
+    answer = answer_html(sentences, turn) if sentences else ""
+    cards = "".join(card(hit, result.query, turn, spans[hit.rank]) for hit in result.hits)
+    heading = '<div class="lvo-cards-title">Belegstellen</div>'
+    return f'<div class="lvo-reply">{note}{answer}{heading}<div class="lvo-cards">{cards}</div></div>'

@@ -1,0 +1,209 @@
+"""The Gradio interface: chat with answers and evidence, filters, uploads, export and the `search` API."""
+
+from __future__ import annotations
+
+import tempfile
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+
+from chat.answer import extract_answer
+from chat.export import Turn, write_export
+from chat.followup import contextual_query
+from chat.limits import MAX_QUERY_CHARS, UPLOAD_TYPES, query_problem
+from chat.render import reply
+from chat.upload import add_documents, summary
+from index import Filters, Searcher, Settings
+
+ALL_YEARS = "alle"
+CSS = """
+.lvo-reply {line-height: 1.45;}
+.lvo-searched {font-size: 0.85em; opacity: 0.75; margin-bottom: 6px;}
+.lvo-answer {margin: 4px 0 10px; padding: 8px 10px; border-left: 4px solid var(--color-accent); border-radius: 4px;
+  background: var(--background-fill-secondary);}
+.lvo-ref {font-weight: bold; text-decoration: none; color: var(--color-accent); white-space: nowrap;}
+.lvo-cards-title {font-weight: bold; margin-top: 8px;}
+.lvo-card {border: 1px solid var(--border-color-primary); border-radius: 8px; padding: 8px 10px; margin: 8px 0;}
+.lvo-card:target {outline: 2px solid var(--color-accent);}
+.lvo-card-meta {font-size: 0.85em; opacity: 0.85; margin: 2px 0 6px; overflow-wrap: anywhere;}
+.lvo-card-text {overflow-wrap: anywhere; max-height: 9.5em; overflow-y: auto;}
+.lvo-quoted {text-decoration: underline; text-decoration-color: var(--color-accent); text-underline-offset: 3px;}
+.lvo-marker {font-weight: bold; color: var(--color-accent);}
+#lvo-chat {min-height: 320px;}
+@media (max-width: 640px) { #lvo-chat {height: 62vh !important;} }
+"""
+SHOW_LATEST_REPLY = """() => setTimeout(() => {
+  const replies = document.querySelectorAll('#lvo-chat .lvo-reply');
+  const latest = replies[replies.length - 1];
+  let box = latest && latest.parentElement;
+  while (box && box.scrollHeight <= box.clientHeight + 1) box = box.parentElement;
+  if (latest && box) box.scrollTop += latest.getBoundingClientRect().top - box.getBoundingClientRect().top - 60;
+}, 150)"""
+INTRO = ("## LvO-Wissenssuche\nFragen zu „Lernen vor Ort“ und kommunalem Bildungsmanagement – jede Antwort "
+         "zitiert die passenden Sätze und zeigt darunter die Belegstellen (Dokument, Seite, Originaltext).")
+
+
+@dataclass(frozen=True)
+class FilterChoice:
+    """The filter widgets' values as they arrive from the browser."""
+
+    kommune: list[str] | None
+    bundesland: list[str] | None
+    typ: list[str] | None
+    year_from: str | int | None
+    year_to: str | int | None
+
+    def filters(self) -> Filters:
+        return Filters(kommune=tuple(self.kommune or ()), bundesland=tuple(self.bundesland or ()),
+                       typ=tuple(self.typ or ()), year_from=_year(self.year_from), year_to=_year(self.year_to))
+
+    def describe(self) -> str:
+        parts = [f"{label}: {', '.join(values)}" for label, values in
+                 (("Kommune", self.kommune), ("Bundesland", self.bundesland), ("Typ", self.typ)) if values]
+        years = self.filters()
+        if years.year_from is not None or years.year_to is not None:
+            parts.append(f"Jahr: {years.year_from or '…'}–{years.year_to or '…'}")
+        return "; ".join(parts)
+
+
+def _year(value: str | int | None) -> int | None:
+    text = str(value or "").strip()
+    return int(text) if text.isdigit() else None
+
+
+def as_filters(kommune: Any = "", bundesland: Any = "", typ: Any = "", year_from: Any = None,
+               year_to: Any = None) -> Filters:
+    """Filters from API arguments: a value or a list of values each; empty means no restriction."""
+    def values(value: Any) -> list[str]:
+        items = value if isinstance(value, list | tuple) else [value]
+        return [str(item).strip() for item in items if item not in (None, "") and str(item).strip()]
+
+    return FilterChoice(values(kommune), values(bundesland), values(typ), year_from, year_to).filters()
+
+
+def _year_choices(years: list[str | int]) -> list[str]:
+    return [ALL_YEARS, *(str(year) for year in years)]
+
+
+def _filter_updates(facets: dict[str, list[str | int]]) -> tuple[Any, ...]:
+    return (gr.update(choices=facets.get("kommune", [])), gr.update(choices=facets.get("bundesland", [])),
+            gr.update(choices=facets.get("typ", [])), gr.update(choices=_year_choices(facets.get("jahr", []))),
+            gr.update(choices=_year_choices(facets.get("jahr", []))))
+
+
+class ChatHandlers:
+    """The event handlers of one app; they share the searcher and settings, nothing else."""
+
+    def __init__(self, searcher: Searcher, settings: Settings, export_dir: Path):
+        self.searcher = searcher
+        self.settings = settings
+        self.export_dir = export_dir
+
+    def names(self) -> list[str]:
+        facets = self.searcher.index.catalog.facets()
+        return [str(name) for name in (*facets.get("kommune", []), *facets.get("bundesland", []))]
+
+    def search(self, query: str, top_k: int = 5, kommune: str | list[str] = "", bundesland: str | list[str] = "",
+               typ: str | list[str] = "", year_from: int | None = None, year_to: int | None = None) -> dict:
+        """Ranked, cited passages for a query; the same JSON as `lvo ask --json`. Filters are optional."""
+        query = (query or "").strip()
+        if query_problem(query):
+            return {"query": query, "passages": []}
+        filters = as_filters(kommune, bundesland, typ, year_from, year_to)
+        return self.searcher.search(query, max(1, min(int(top_k), 50)), filters=filters).to_json()
+
+    def respond(self, message: str, history: list[dict], turns: list[Turn], session: str, top_k: int,
+                kommune: list[str], bundesland: list[str], typ: list[str], year_from: str, year_to: str):
+        message = (message or "").strip()
+        problem = query_problem(message)
+        if problem:
+            gr.Warning(problem)
+            return gr.update(), history, turns, gr.update()
+        previous = turns[-1].searched if turns else None
+        searched = contextual_query(message, previous, self.names())
+        choice = FilterChoice(kommune, bundesland, typ, year_from, year_to)
+        result = self.searcher.search(searched, int(top_k), filters=choice.filters())
+        sentences = extract_answer(searched, result.hits)
+        hits = result.hits if sentences else []
+        turn = Turn(message, searched, sentences, hits, choice.describe())
+        turns = [*turns, turn]
+        content = reply(result, sentences, searched, turn=len(turns))
+        history = [*history, {"role": "user", "content": message}, {"role": "assistant", "content": content}]
+        return "", history, turns, self.export(turns, session)
+
+    def export(self, turns: list[Turn], session: str) -> str:
+        folder = self.export_dir / (session or "sitzung")
+        folder.mkdir(parents=True, exist_ok=True)
+        return str(write_export(turns, folder))
+
+    def upload(self, files: list[str] | None, progress: gr.Progress = gr.Progress()):
+        if not files:
+            return "Bitte zuerst Dateien auswählen.", None, *_filter_updates(self.searcher.index.catalog.facets())
+
+        def report_progress(stage: str, done: int, total: int) -> None:
+            progress(done / total if total else 1.0, desc=stage)
+
+        report = add_documents([Path(file) for file in files], self.settings.corpus, self.settings.index,
+                               self.searcher.index.embedder, self.settings.chunking, report_progress)
+        facets = report.facets or self.searcher.index.catalog.facets()
+        return summary(report), None, *_filter_updates(facets)
+
+
+def _filters_panel(settings: Settings, facets: dict[str, list[str | int]]) -> list[gr.components.Component]:
+    with gr.Accordion("Filter", open=True, elem_id="lvo-filter"):
+        kommune = gr.Dropdown(facets.get("kommune", []), multiselect=True, label="Kommune", elem_id="lvo-kommune")
+        bundesland = gr.Dropdown(facets.get("bundesland", []), multiselect=True, label="Bundesland",
+                                 elem_id="lvo-bundesland")
+        typ = gr.Dropdown(facets.get("typ", []), multiselect=True, label="Dokumenttyp", elem_id="lvo-typ")
+        years = _year_choices(facets.get("jahr", []))
+        with gr.Row():
+            year_from = gr.Dropdown(years, value=ALL_YEARS, label="Jahr von", min_width=100, elem_id="lvo-jahr-von")
+            year_to = gr.Dropdown(years, value=ALL_YEARS, label="Jahr bis", min_width=100, elem_id="lvo-jahr-bis")
+        top_k = gr.Slider(1, 20, value=settings.top_k, step=1, label="Anzahl Belegstellen", elem_id="lvo-anzahl")
+    return [top_k, kommune, bundesland, typ, year_from, year_to]
+
+
+def _upload_panel() -> tuple[gr.File, gr.Button, gr.Markdown]:
+    with gr.Accordion("Dokumente hinzufügen", open=False, elem_id="lvo-upload"):
+        files = gr.File(file_count="multiple", file_types=list(UPLOAD_TYPES), type="filepath",
+                        label="Dateien (PDF, DOCX, HTML, Markdown, TXT, JSONL)", elem_id="lvo-dateien")
+        add = gr.Button("Zum Korpus hinzufügen", elem_id="lvo-hinzufuegen")
+        status = gr.Markdown(elem_id="lvo-upload-status")
+    return files, add, status
+
+
+def build_app(searcher: Searcher, settings: Settings) -> gr.Blocks:
+    handlers = ChatHandlers(searcher, settings, Path(tempfile.mkdtemp(prefix="lvo-export-")))
+    facets = searcher.index.catalog.facets()
+    with gr.Blocks(title="LvO-Wissenssuche") as app:
+        turns = gr.State([])
+        session = gr.State(lambda: uuid.uuid4().hex)
+        gr.Markdown(INTRO)
+        with gr.Row(equal_height=False):
+            with gr.Column(scale=3, min_width=320):
+                chatbot = gr.Chatbot(label="Unterhaltung", height=520, elem_id="lvo-chat", latex_delimiters=[],
+                                     autoscroll=False)
+                with gr.Row():
+                    question = gr.Textbox(placeholder="Ihre Frage, z. B. „Wie hat Dresden die Bildungsberatung "
+                                          "organisiert?“", show_label=False, scale=5, min_width=200,
+                                          max_length=MAX_QUERY_CHARS, elem_id="lvo-frage")
+                    send = gr.Button("Fragen", variant="primary", scale=1, min_width=80, elem_id="lvo-senden")
+                with gr.Row():
+                    export = gr.DownloadButton("Unterhaltung als Markdown", value=None, size="sm",
+                                               elem_id="lvo-export")
+                    clear = gr.Button("Neue Unterhaltung", size="sm", elem_id="lvo-neu")
+            with gr.Column(scale=1, min_width=260):
+                filters = _filters_panel(settings, facets)
+                files, add, status = _upload_panel()
+        inputs = [question, chatbot, turns, session, *filters]
+        outputs = [question, chatbot, turns, export]
+        for event in (send.click, question.submit):
+            event(handlers.respond, inputs, outputs, api_visibility="private").then(
+                None, js=SHOW_LATEST_REPLY, api_visibility="private")
+        clear.click(lambda: ([], [], None), None, [chatbot, turns, export], api_visibility="private")
+        add.click(handlers.upload, [files], [status, files, *filters[1:]], api_visibility="private")
+        gr.api(handlers.search, api_name="search")
+    return app
