@@ -58,8 +58,7 @@ def sentence_spans(text: str) -> list[Span]:
     spans, start = [], 0
     for match in _BOUNDARY.finditer(text):
         if _is_boundary(text, match):
-            end = match.end() if "\n" not in match.group() else match.start()
-            spans.append(_trimmed(text, start, end))
+            spans.append(_trimmed(text, start, match.end()))
             start = match.end()
     spans.append(_trimmed(text, start, len(text)))
     return [span for span in spans if span.end > span.start]

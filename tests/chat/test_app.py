@@ -70,3 +70,13 @@ def test_source_route_serves_corpus_files_only(server: str):
         with pytest.raises(urllib.error.HTTPError) as refused:
             urllib.request.urlopen(server + attempt)
         assert refused.value.code == 404, attempt
+
+
+def test_search_endpoint_takes_optional_filters(server: str):
+    client = Client(server, verbose=False)
+    result = client.predict("Wie wurde die Bildungsberatung organisiert?", 5, "Leipzig", "", "", None, None,
+                            api_name="/search")
+    assert set(result) == {"query", "passages"}
+    assert result["passages"]
+    assert {passage["source"] for passage in result["passages"]} == {"leipzig-leitlinien-zweck-zielsystem.md"}
+    assert set(result["passages"][0]) == {"rank", "score", "source", "title", "page", "text", "chunk_id"}

@@ -1,0 +1,77 @@
+"""Answer sentences, follow-ups, safe upload names, rendering and export: real text, no search server."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from chat.answer import extract_answer, sentence_spans
+from chat.export import Turn, conversation_markdown
+from chat.followup import contextual_query
+from chat.render import reply
+from chat.upload import place, safe_name
+from index import Hit, SearchResult
+
+PASSAGE = ("Dresden richtete 2010 ein Bildungsbüro ein, z. B. mit einer Stabsstelle. Die Bildungsberatung "
+           "wurde an 3. Stelle genannt.\nÜberschrift ohne Punkt\nDie Beratung der Eltern erfolgt in Stadtteilen.")
+
+
+def hit(rank: int, text: str, source: str = "a.md") -> Hit:
+    return Hit(rank=rank, score=1.0 / rank, chunk_id=rank, source=source, title=f"Titel {rank}", page=None,
+               page_end=None, text=text, heading="")
+
+
+def test_sentences_are_exact_substrings_and_respect_abbreviations():
+    sentences = [PASSAGE[span.start:span.end] for span in sentence_spans(PASSAGE)]
+    assert sentences[0] == "Dresden richtete 2010 ein Bildungsbüro ein, z. B. mit einer Stabsstelle."
+    assert "Die Bildungsberatung wurde an 3. Stelle genannt." in sentences
+    assert "Überschrift ohne Punkt" in sentences
+
+
+def test_answer_quotes_matching_sentences_with_their_passage_rank():
+    hits = [hit(1, "Das Wetter war schön. Niemand sprach über Schulen."), hit(2, PASSAGE)]
+    answer = extract_answer("Wie hat Dresden die Bildungsberatung organisiert?", hits)
+    assert answer and all(sentence.rank == 2 and sentence.text in PASSAGE for sentence in answer)
+    assert "Überschrift ohne Punkt" not in [sentence.text for sentence in answer]
+    assert extract_answer("Wie backe ich Brot?", hits) == []
+
+
+def test_reply_escapes_documents_and_links_markers_to_cards():
+    text = "Der Code <script>alert(1)</script> der Bildungsberatung steht hier als Text."
+    result = SearchResult("Bildungsberatung", [hit(1, text)])
+    html = reply(result, extract_answer("Bildungsberatung", result.hits), turn=3)
+    assert "<script>" not in html and "&lt;script&gt;" in html
+    assert 'href="#beleg-3-1"' in html and 'id="beleg-3-1"' in html
+    assert "nichts gefunden" in reply(SearchResult("Brot", []), [])
+
+
+def test_follow_up_replaces_the_commune():
+    names = ["Dresden", "Leipzig"]
+    previous = "Wie hat Dresden die Bildungsberatung organisiert?"
+    assert contextual_query("Und in Leipzig?", previous, names) == "Wie hat Leipzig die Bildungsberatung organisiert?"
+    assert contextual_query("Und die Finanzierung?", previous, names).endswith("– Finanzierung")
+    assert contextual_query("Welche Ziele hatte Erfurt?", previous, names) == "Welche Ziele hatte Erfurt?"
+
+
+def test_upload_names_are_sanitized_and_never_overwrite(tmp_path: Path):
+    assert safe_name("../../etc/passwd") == "passwd"
+    assert safe_name("..\\Bericht 2013;rm -rf.PDF") == "Bericht 2013_rm -rf.pdf"
+    assert safe_name(".versteckt.md") == "versteckt.md"
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "bericht.txt").write_text("alt", encoding="utf-8")
+    upload = tmp_path / "bericht.txt"
+    upload.write_text("neu", encoding="utf-8")
+    target, problem = place(upload, corpus, "bericht.txt")
+    assert problem is None and target.name == "bericht-2.txt"
+    assert (corpus / "bericht.txt").read_text(encoding="utf-8") == "alt"
+    assert place(upload, corpus, "bericht.txt") == (None, "bericht.txt: ist bereits als bericht-2.txt im Korpus.")
+
+
+def test_export_keeps_answers_and_citations():
+    passage = hit(1, PASSAGE, source="dresden.md")
+    answer = extract_answer("Bildungsberatung Dresden", [passage])
+    markdown = conversation_markdown([Turn("Und in Dresden?", "Bildungsberatung Dresden", answer, [passage]),
+                                      Turn("Wie backe ich Brot?", "Wie backe ich Brot?")])
+    assert "## Frage 1: Und in Dresden?" in markdown and "Gesucht wurde: „Bildungsberatung Dresden“" in markdown
+    assert f"{answer[0].text} [1]" in markdown and "**[1] Titel 1** – `dresden.md`" in markdown
+    assert "## Frage 2: Wie backe ich Brot?\n\nDazu habe ich in den Dokumenten nichts gefunden." in markdown
