@@ -1,0 +1,83 @@
+"""The two gold formats: BEIR folders and gold-snippet question files over a folder of real files."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ingest.clean import join_hyphenated
+
+BEIR_CORPUS = "corpus.jsonl"
+
+
+class EvalDataError(Exception):
+    """A gold set that cannot be read; the message is meant for the user."""
+
+
+@dataclass(frozen=True)
+class Relevant:
+    source: str
+    text: str = ""  # snippet the passage must contain ("" = any passage of the source counts)
+    page: int | None = None
+
+
+@dataclass(frozen=True)
+class Question:
+    id: str
+    text: str
+    relevant: tuple[Relevant, ...]
+
+    @property
+    def off_topic(self) -> bool:
+        return not self.relevant
+
+
+@dataclass
+class EvalSet:
+    name: str
+    corpus_files: list[Path]  # what gets indexed
+    corpus_root: Path
+    questions: list[Question] = field(default_factory=list)
+
+
+def normalize(text: str) -> str:
+    """Compare snippets after joining hyphenated line breaks and collapsing white space."""
+    return re.sub(r"\s+", " ", join_hyphenated(text)).strip().lower()
+
+
+def _read_jsonl(path: Path) -> list[dict]:
+    try:
+        lines = path.read_text(encoding="utf-8-sig").splitlines()
+        return [json.loads(line) for line in lines if line.strip()]
+    except (OSError, json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise EvalDataError(f"{path} kann nicht gelesen werden: {error}") from None
+
+
+def load_beir(folder: Path, split: str = "test") -> EvalSet:
+    corpus, queries, qrels = folder / BEIR_CORPUS, folder / "queries.jsonl", folder / "qrels" / f"{split}.tsv"
+    for needed in (corpus, queries, qrels):
+        if not needed.is_file():
+            raise EvalDataError(f"BEIR-Ordner {folder}: {needed.relative_to(folder)} fehlt")
+    relevant: dict[str, list[Relevant]] = {}
+    for line in qrels.read_text(encoding="utf-8").splitlines()[1:]:
+        parts = line.split("\t")
+        if len(parts) >= 3 and float(parts[2]) > 0:
+            relevant.setdefault(parts[0], []).append(Relevant(source=f"{BEIR_CORPUS}#{parts[1]}"))
+    questions = [Question(str(q["_id"]), q["text"], tuple(relevant[str(q["_id"])]))
+                 for q in _read_jsonl(queries) if str(q["_id"]) in relevant]
+    return EvalSet(folder.name, [corpus], folder, questions)
+
+
+def load_gold(questions_file: Path, corpus: Path) -> EvalSet:
+    if not corpus.is_dir():
+        raise EvalDataError(f"Korpus-Ordner {corpus} existiert nicht")
+    questions = []
+    for record in _read_jsonl(questions_file):
+        try:
+            relevant = tuple(Relevant(r["source"], r.get("text", ""), r.get("page")) for r in record["relevant"])
+            questions.append(Question(str(record["id"]), record["question"], relevant))
+        except (KeyError, TypeError):
+            raise EvalDataError(f"{questions_file}: Frage ohne id/question/relevant: {record}") from None
+    return EvalSet(questions_file.parent.name, [], corpus, questions)
