@@ -9,37 +9,60 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 from pathlib import Path
 
 import gradio as gr
-from fastapi import FastAPI, HTTPException
+from fastapi import FastAPI, HTTPException, Request
 from fastapi.responses import FileResponse
+from gradio.routes import App as GradioApp
+from starlette.routing import Mount
 
+from chat.limits import MAX_UPLOAD_BYTES
+from chat.security import authenticator, corpus_file, requires_auth
 from chat.ui import CSS, build_app
 from index import Index, Searcher, Settings, make_embedder
 
-
-def resolve_source(corpus: Path, relative: str) -> Path:
-    """The corpus file at `relative`, or 404 for anything outside the corpus (also through links)."""
-    root = corpus.resolve()
-    candidate = (root / relative).resolve()
-    if relative.startswith("/") or not candidate.is_relative_to(root) or not candidate.is_file():
-        raise HTTPException(status_code=404, detail="Nicht gefunden")
-    return candidate
+SEARCH_CONCURRENCY = 4  # searches in parallel per event; more would only queue up on a laptop CPU
 
 
 def create_server(settings: Settings) -> FastAPI:
+    """The whole web server: chat, `search` API and /quelle; refuses to start unprotected off loopback."""
+    auth = authenticator(settings.host, settings.users)
     index = Index.open(settings.index, make_embedder(settings.model))
     searcher = Searcher(index, mode=settings.search_mode, dense_weight=settings.dense_weight)
     server = FastAPI()
+    server.add_api_route("/quelle/{relative:path}", _source_route(server, settings.corpus, auth is not None))
+    blocks = build_app(searcher, settings).queue(default_concurrency_limit=SEARCH_CONCURRENCY)
+    return gr.mount_gradio_app(server, blocks, path="/", css=CSS, auth=auth, max_file_size=MAX_UPLOAD_BYTES,
+                               auth_message="Bitte mit Benutzername und Passwort anmelden.")
 
-    @server.get("/quelle/{relative:path}")
-    def source_document(relative: str) -> FileResponse:
-        return FileResponse(resolve_source(settings.corpus, relative))
 
-    return gr.mount_gradio_app(server, build_app(searcher, settings), path="/", css=CSS)
+def _source_route(server: FastAPI, corpus: Path, protected: bool):
+    """GET /quelle/PATH: a document from inside the corpus, 404 for anything else, 401 without login."""
+
+    def source_document(relative: str, request: Request) -> FileResponse:
+        if protected and _logged_in_user(server, request) is None:
+            raise HTTPException(status_code=401, detail="Anmeldung erforderlich")
+        path = corpus_file(corpus, relative)
+        if path is None:
+            raise HTTPException(status_code=404, detail="Nicht gefunden")
+        return FileResponse(path)
+
+    return source_document
+
+
+def _logged_in_user(server: FastAPI, request: Request) -> str | None:
+    """The user of the request's Gradio login cookie, if any."""
+    for route in server.routes:
+        if isinstance(route, Mount) and isinstance(route.app, GradioApp):
+            cookie_id = route.app.cookie_id
+            token = (request.cookies.get(f"access-token-{cookie_id}")
+                     or request.cookies.get(f"access-token-unsecure-{cookie_id}"))
+            return route.app.tokens.get(token)
+    return None
 
 
 def serve(settings: Settings) -> None:
     import uvicorn
 
     server = create_server(settings)
-    print(f"LvO-Wissenssuche läuft auf http://{settings.host}:{settings.port}", flush=True)
+    login = " (Anmeldung erforderlich)" if requires_auth(settings.host) else ""
+    print(f"LvO-Wissenssuche läuft auf http://{settings.host}:{settings.port}{login}", flush=True)
     uvicorn.run(server, host=settings.host, port=settings.port, log_level="warning")
