@@ -8,7 +8,10 @@ import sys
 import textwrap
 from pathlib import Path
 
+from chat.security import add_users_command, run_users
+from eval.datasets import EvalDataError
 from index import (
+    MODES,
     ConfigError,
     EmbedderError,
     Index,
@@ -23,7 +26,7 @@ from index import (
     sync,
 )
 
-USER_ERRORS = (ConfigError, EmbedderError, IndexStoreError)
+USER_ERRORS = (ConfigError, EmbedderError, IndexStoreError, EvalDataError)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -47,13 +50,29 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", help="Adresse (Standard: 127.0.0.1)")
     serve.add_argument("--port", type=int, help="Port (Standard: 7860)")
     serve.add_argument("--corpus", type=Path, help="Korpus-Ordner für Quelldokumente und Uploads")
+    serve.add_argument("--users", type=Path, help="Benutzerdatei, nötig für jede Adresse außer 127.0.0.1 "
+                       "(Standard: lvo-users.json)")
+    add_users_command(commands, common)
+
+    evaluate = commands.add_parser("eval", parents=[common], help="Suchqualität mit einem Goldstandard messen")
+    gold_set = evaluate.add_mutually_exclusive_group(required=True)
+    gold_set.add_argument("--beir", type=Path, metavar="DIR", help="BEIR-Ordner (corpus.jsonl, queries.jsonl, qrels)")
+    gold_set.add_argument("--gold", type=Path, metavar="FILE", help="questions.jsonl mit Gold-Textstellen")
+    evaluate.add_argument("--corpus", type=Path, help="Korpus-Ordner zu --gold")
+    evaluate.add_argument("--mode", choices=(*MODES, "all"), help="Suchverfahren oder all (Standard: hybrid)")
+    evaluate.add_argument("--json", action="store_true", help="Ergebnis als JSON ausgeben")
+    evaluate.add_argument("--report", type=Path, metavar="FILE.jsonl", help="verfehlte Fragen mit Treffern schreiben")
+    evaluate.add_argument("--cache", type=Path, default=Path.home() / ".cache" / "lvo" / "eval",
+                          help="Ordner für zwischengespeicherte Auswertungs-Indizes")
     return parser
 
 
 def _settings(args: argparse.Namespace) -> Settings:
+    mode = getattr(args, "mode", None)
     overrides = {"index": args.index, "model": args.model, "corpus": getattr(args, "corpus", None),
-                 "top_k": getattr(args, "top_k", None), "search_mode": getattr(args, "mode", None),
-                 "host": getattr(args, "host", None), "port": getattr(args, "port", None)}
+                 "top_k": getattr(args, "top_k", None), "search_mode": mode if mode in MODES else None,
+                 "host": getattr(args, "host", None), "port": getattr(args, "port", None),
+                 "users": getattr(args, "users", None)}
     return load_settings(overrides)
 
 
@@ -98,11 +117,12 @@ def _ingest(args: argparse.Namespace, settings: Settings) -> int:
     embedder = make_embedder(settings.model)
     progress = _Bar() if sys.stderr.isatty() else None
     if args.rebuild:
-        report = rebuild(settings.index, embedder, settings.corpus, settings.chunking, progress)
+        report = rebuild(settings.index, embedder, settings.corpus, settings.chunking, progress,
+                         commit_chunks=settings.commit_chunks)
     else:
         index = Index.open(settings.index, embedder, create=True)
         try:
-            report = sync(index, settings.corpus, settings.chunking, progress)
+            report = sync(index, settings.corpus, settings.chunking, progress, commit_chunks=settings.commit_chunks)
         finally:
             index.close()
     _print_report(report, settings)
@@ -138,9 +158,35 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _eval(args: argparse.Namespace, settings: Settings) -> int:
+    from eval import evaluate, load_beir, load_gold, prepare_index
+    from eval.report import format_table, write_misses
+
+    if args.gold and not args.corpus:
+        raise ConfigError("--gold braucht --corpus ORDNER")
+    evalset = load_beir(args.beir) if args.beir else load_gold(args.gold, args.corpus)
+    progress = _Bar() if sys.stderr.isatty() else None
+    directory = args.index or prepare_index(evalset, settings, args.cache, progress)
+    index = Index.open(directory, make_embedder(settings.model))
+    try:
+        searcher = Searcher(index, dense_weight=settings.dense_weight)
+        modes = MODES if args.mode == "all" else [args.mode or settings.search_mode]
+        results = [evaluate(searcher, evalset, mode) for mode in modes]
+    finally:
+        index.close()
+    if args.report:
+        write_misses(args.report, results)
+    if args.json:
+        payload = [r.to_json() for r in results] if args.mode == "all" else results[0].to_json()
+        print(json.dumps(payload, ensure_ascii=False))
+    else:
+        print(format_table(evalset.name, results))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    handlers = {"ingest": _ingest, "ask": _ask, "serve": _serve}
+    handlers = {"ingest": _ingest, "ask": _ask, "serve": _serve, "eval": _eval, "users": run_users}
     try:
         return handlers[args.command](args, _settings(args))
     except USER_ERRORS as error:
