@@ -26,7 +26,7 @@ def create_server(settings: Settings) -> FastAPI:
     """The whole web server: chat, `search` API and /quelle; refuses to start unprotected off loopback."""
     auth = authenticator(settings.host, settings.users)
     index = Index.open(settings.index, make_embedder(settings.model))
-    searcher = Searcher(index, mode=settings.search_mode, dense_weight=settings.dense_weight)
+    searcher = Searcher.from_settings(index, settings)
     server = FastAPI()
     server.add_api_route("/quelle/{relative:path}", _source_route(server, settings.corpus, auth is not None))
     blocks = build_app(searcher, settings).queue(default_concurrency_limit=SEARCH_CONCURRENCY)

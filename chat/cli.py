@@ -143,7 +143,7 @@ def format_result(result: SearchResult) -> str:
 def _ask(args: argparse.Namespace, settings: Settings) -> int:
     index = Index.open(settings.index, make_embedder(settings.model))
     try:
-        result = Searcher(index, mode=settings.search_mode, dense_weight=settings.dense_weight).search(
+        result = Searcher.from_settings(index, settings).search(
             args.question, settings.top_k)
     finally:
         index.close()
@@ -169,7 +169,7 @@ def _eval(args: argparse.Namespace, settings: Settings) -> int:
     directory = args.index or prepare_index(evalset, settings, args.cache, progress)
     index = Index.open(directory, make_embedder(settings.model))
     try:
-        searcher = Searcher(index, dense_weight=settings.dense_weight)
+        searcher = Searcher.from_settings(index, settings)
         modes = MODES if args.mode == "all" else [args.mode or settings.search_mode]
         results = [evaluate(searcher, evalset, mode) for mode in modes]
     finally:

@@ -80,4 +80,5 @@ def load_gold(questions_file: Path, corpus: Path) -> EvalSet:
             questions.append(Question(str(record["id"]), record["question"], relevant))
         except (KeyError, TypeError):
             raise EvalDataError(f"{questions_file}: Frage ohne id/question/relevant: {record}") from None
-    return EvalSet(questions_file.parent.name, [], corpus, questions)
+    name = questions_file.parent.name if questions_file.stem == "questions" else questions_file.stem
+    return EvalSet(name, [], corpus, questions)

@@ -27,6 +27,7 @@ CREATE TABLE IF NOT EXISTS chunks (
 CREATE INDEX IF NOT EXISTS chunks_by_document ON chunks(document_id);
 CREATE INDEX IF NOT EXISTS documents_by_file ON documents(file_id);
 CREATE VIRTUAL TABLE IF NOT EXISTS keywords USING fts5(terms, tokenize = 'unicode61 remove_diacritics 0');
+CREATE VIRTUAL TABLE IF NOT EXISTS keyword_vocabulary USING fts5vocab(keywords, 'row');
 """
 
 FILTER_COLUMNS = ("kommune", "bundesland", "typ")
@@ -193,6 +194,16 @@ class Catalog:
             f"SELECT keywords.rowid, -bm25(keywords) AS score FROM keywords{join}"
             f" WHERE keywords MATCH ? AND {where} ORDER BY bm25(keywords) LIMIT ?", [match, *params, k])
         return [(row[0], row[1]) for row in rows]
+
+    def term_known(self, term: str, prefix_letters: int) -> bool:
+        """Whether `term` occurs in the index; terms longer than `prefix_letters` also match by prefix."""
+        if self._db.execute("SELECT 1 FROM keyword_vocabulary WHERE term = ?", (term,)).fetchone():
+            return True
+        if len(term) <= prefix_letters:
+            return False
+        prefix = term[:prefix_letters]
+        return self._db.execute("SELECT 1 FROM keyword_vocabulary WHERE term >= ? AND term < ? LIMIT 1",
+                                (prefix, prefix + "\uffff")).fetchone() is not None
 
     def facets(self) -> dict[str, list[str | int]]:
         """Distinct metadata values, for filter choices."""

@@ -7,7 +7,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from index.abstain import Abstention
 from index.catalog import Filters, StoredChunk
+from index.config import Settings
 from index.keywords import analyze
 from index.store import Index
 
@@ -49,12 +51,19 @@ def _zscores(values: np.ndarray) -> np.ndarray:
 class Searcher:
     """Answers queries against one index; safe to share between threads."""
 
-    def __init__(self, index: Index, *, mode: str = "hybrid", dense_weight: float = 0.7, candidates: int = 50):
+    def __init__(self, index: Index, *, mode: str = "hybrid", dense_weight: float = 0.7, abstain_sigma: float = 1.1,
+                 candidates: int = 50):
         self.index = index
         self.mode = mode
         self.dense_weight = dense_weight
         self.candidates = candidates
+        self.abstention = Abstention(index.embedder, abstain_sigma)
         self._lock = threading.Lock()
+
+    @classmethod
+    def from_settings(cls, index: Index, settings: Settings) -> Searcher:
+        return cls(index, mode=settings.search_mode, dense_weight=settings.dense_weight,
+                   abstain_sigma=settings.abstain_sigma)
 
     def search(self, query: str, top_k: int = 5, filters: Filters = Filters(), mode: str | None = None) -> SearchResult:
         mode = mode or self.mode
@@ -63,26 +72,35 @@ class Searcher:
             self.index.refresh()
             if self.index.vectors is None or not len(self.index.vectors):
                 return SearchResult(query, [])
-            scored = self._rank(query, query_vector, filters, mode, max(self.candidates, top_k))
+            terms = analyze(query)
+            scored, best_cosine = self._rank(terms, query_vector, filters, mode, max(self.candidates, top_k))
+            if best_cosine is not None and self._unrelated(terms, best_cosine):
+                return SearchResult(query, [])
             best = scored[:top_k]
             stored = self.index.catalog.chunks(chunk_id for chunk_id, _ in best)
         hits = [_hit(rank, score, stored[chunk_id]) for rank, (chunk_id, score) in enumerate(best, start=1)
                 if chunk_id in stored]
         return SearchResult(query, hits)
 
-    def _rank(self, query: str, query_vector: np.ndarray | None, filters: Filters, mode: str,
-              depth: int) -> list[tuple[int, float]]:
+    def _unrelated(self, terms: list[str], best_cosine: float) -> bool:
+        level = self.abstention.null_level(self.index.vectors, self.index.generation)
+        return self.abstention.should_abstain(self.index.catalog, terms, best_cosine, level)
+
+    def _rank(self, terms: list[str], query_vector: np.ndarray | None, filters: Filters, mode: str,
+              depth: int) -> tuple[list[tuple[int, float]], float | None]:
+        """Ranked (chunk id, score) pairs, and the best dense cosine (None in bm25 mode)."""
         allowed = np.asarray(self.index.catalog.filtered_chunk_ids(filters), dtype=np.int64) if filters else None
         if allowed is not None and not len(allowed):
-            return []
-        keyword = dict(self.index.catalog.keyword_search(analyze(query), depth, filters))
+            return [], None
+        keyword = dict(self.index.catalog.keyword_search(terms, depth, filters))
         if mode == "bm25":
-            return sorted(keyword.items(), key=lambda item: -item[1])
+            return _by_score(keyword), None
         scores, ids = self.index.vectors.search(query_vector[None, :], depth, allowed)
         dense = {int(i): float(s) for i, s in zip(ids[0], scores[0]) if i >= 0}
+        best_cosine = max(dense.values(), default=None)
         if mode == "dense":
-            return sorted(dense.items(), key=lambda item: -item[1])
-        return self._fuse(query_vector, dense, keyword)
+            return _by_score(dense), best_cosine
+        return self._fuse(query_vector, dense, keyword), best_cosine
 
     def _fuse(self, query_vector: np.ndarray, dense: dict[int, float],
               keyword: dict[int, float]) -> list[tuple[int, float]]:
@@ -93,7 +111,11 @@ class Searcher:
         dense_part = _zscores(np.array([dense[i] for i in ids]))
         keyword_part = _zscores(np.array([keyword.get(i, 0.0) for i in ids]))
         fused = self.dense_weight * dense_part + (1 - self.dense_weight) * keyword_part
-        return sorted(zip(ids, fused.tolist()), key=lambda item: -item[1])
+        return _by_score(dict(zip(ids, fused.tolist())))
+
+
+def _by_score(scores: dict[int, float]) -> list[tuple[int, float]]:
+    return sorted(scores.items(), key=lambda item: -item[1])
 
 
 def _hit(rank: int, score: float, chunk: StoredChunk) -> Hit:

@@ -1,0 +1,58 @@
+"""Abstention: answer "nothing found" when a question is unrelated to the indexed documents.
+
+Two signals must both say "unrelated":
+- lexical: no word of the question (nor, for long words, a word sharing its first six letters, which
+  catches German compounds and inflections) occurs anywhere in the index;
+- dense: the best passage is no closer to the question than the passages that unrelated probe questions
+  (`probes.txt`) find in this same index, i.e. below their mean plus `sigma` standard deviations.
+The probe statistics depend on the corpus, so they are recomputed whenever the index changes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from index.catalog import Catalog
+from index.embedders import Embedder
+from index.vectors import FaissStore
+
+PROBES_FILE = Path(__file__).with_name("probes.txt")
+PREFIX_LETTERS = 6
+
+
+def probe_questions() -> list[str]:
+    lines = PROBES_FILE.read_text(encoding="utf-8").splitlines()
+    return [line.strip() for line in lines if line.strip() and not line.startswith("#")]
+
+
+@dataclass(frozen=True)
+class NullLevel:
+    """How similar unrelated questions look to one generation of the index."""
+
+    generation: int
+    mean: float
+    std: float
+
+
+class Abstention:
+    def __init__(self, embedder: Embedder, sigma: float):
+        self.embedder = embedder
+        self.sigma = sigma
+        self._probe_vectors: np.ndarray | None = None
+        self._level: NullLevel | None = None
+
+    def null_level(self, vectors: FaissStore, generation: int) -> NullLevel:
+        if self._level is None or self._level.generation != generation:
+            if self._probe_vectors is None:
+                self._probe_vectors = self.embedder.embed_queries(probe_questions())
+            scores, _ = vectors.search(self._probe_vectors, 1)
+            self._level = NullLevel(generation, float(scores[:, 0].mean()), float(scores[:, 0].std()))
+        return self._level
+
+    def should_abstain(self, catalog: Catalog, terms: list[str], best_cosine: float, level: NullLevel) -> bool:
+        if self.sigma < 0 or any(catalog.term_known(term, PREFIX_LETTERS) for term in dict.fromkeys(terms)):
+            return False
+        return best_cosine < level.mean + self.sigma * level.std
