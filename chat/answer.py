@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from index import Hit
 from index.keywords import analyze
+from ingest.chunk import split_sentences
 
 MAX_SENTENCES = 3
 MAX_PER_PASSAGE = 2
@@ -20,13 +21,8 @@ MIN_WORDS = 5
 MAX_WORDS = 80
 THIRD_SENTENCE_SHARE = 0.5  # a third sentence only when it scores at least half of the best one
 
-_BOUNDARY = re.compile(r"[.!?…]+[\"'“”»«)\]]*\s+|\s*\n\s*")
 _SENTENCE_END = re.compile(r"[.!?…:;][\"'“”»«)\]]*$")
 _LIST_ITEM = re.compile(r"[-*•]\s|\d+[.)]\s")
-_LAST_TOKEN = re.compile(r"(\S+)$")
-_ABBREVIATIONS = frozenset(
-    "z.b. b. u.a. u. a. bzw. ca. vgl. nr. s. dr. prof. ggf. d.h. h. usw. etc. inkl. bspw. evtl. mio. mrd. "
-    "abs. art. jh. jhd. str. tel. st. gem. zzgl. o.ä. ä. sog. insb. v. i. e. m. o. f. ff.".split())
 
 
 @dataclass(frozen=True)
@@ -42,32 +38,9 @@ class AnswerSentence:
     span: Span
 
 
-def _is_boundary(text: str, match: re.Match[str]) -> bool:
-    if "\n" in match.group():
-        return True
-    token = _LAST_TOKEN.search(text[:match.start() + 1])
-    word = token.group(1).lower() if token else ""
-    if word in _ABBREVIATIONS or re.fullmatch(r"\w\.|\d+\.", word):
-        return False
-    following = text[match.end():match.end() + 1]
-    return not following.islower()
-
-
 def sentence_spans(text: str) -> list[Span]:
-    """Sentences of `text` as (start, end) offsets, leading and trailing white space excluded."""
-    spans, start = [], 0
-    for match in _BOUNDARY.finditer(text):
-        if _is_boundary(text, match):
-            spans.append(_trimmed(text, start, match.end()))
-            start = match.end()
-    spans.append(_trimmed(text, start, len(text)))
-    return [span for span in spans if span.end > span.start]
-
-
-def _trimmed(text: str, start: int, end: int) -> Span:
-    piece = text[start:end]
-    left = len(piece) - len(piece.lstrip())
-    return Span(start + left, start + len(piece.rstrip()))
+    """Sentences of `text` as (start, end) offsets, split as the chunker splits them."""
+    return [Span(start, end) for start, end in split_sentences(text, 0, len(text))]
 
 
 def _is_prose(sentence: str) -> bool:
