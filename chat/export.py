@@ -8,7 +8,7 @@ from datetime import datetime
 from pathlib import Path
 
 from chat.answer import AnswerSentence
-from chat.render import NOTHING_FOUND, page_label
+from chat.render import NO_SENTENCE, NOTHING_FOUND, page_label
 from index import Hit
 
 
@@ -40,9 +40,9 @@ def turn_markdown(number: int, turn: Turn) -> str:
         lines += [f"*Gesucht wurde: „{turn.searched}“*", ""]
     if turn.filters:
         lines += [f"*Filter: {turn.filters}*", ""]
-    if not turn.sentences:
+    if not turn.hits:
         return "\n".join([*lines, NOTHING_FOUND, ""])
-    answer = " ".join(f"{s.text} [{s.rank}]" for s in turn.sentences)
+    answer = " ".join(f"{s.text} [{s.rank}]" for s in turn.sentences) or NO_SENTENCE
     lines += ["**Antwort:** " + answer, "", "### Belegstellen", ""]
     lines += [part for hit in turn.hits for part in (_citation(hit), "")]
     return "\n".join(lines)

@@ -15,6 +15,7 @@ from index import Hit, SearchResult
 from index.keywords import analyze
 
 NOTHING_FOUND = "Dazu habe ich in den Dokumenten nichts gefunden."
+NO_SENTENCE = "Kein einzelner Satz beantwortet die Frage wörtlich; die passendsten Belegstellen:"
 _WORD = re.compile(r"\w+")
 
 
@@ -96,10 +97,11 @@ def reply(result: SearchResult, sentences: list[AnswerSentence] | None = None, s
           turn: int = 0) -> str:
     """The assistant's message: what was searched, answer sentences with markers, then the cited passages."""
     note = searched_note(searched or result.query)
-    if not result.hits or sentences == []:
+    if not result.hits:
         return f'<div class="lvo-reply">{note}<div class="lvo-nothing">{NOTHING_FOUND}</div></div>'
     spans = {hit.rank: [s.span for s in sentences or [] if s.rank == hit.rank] for hit in result.hits}
-    answer = answer_html(sentences, turn) if sentences else ""
+    answer = answer_html(sentences, turn) if sentences else f'<div class="lvo-answer">{NO_SENTENCE}</div>'
+
     cards = "".join(card(hit, result.query, turn, spans[hit.rank]) for hit in result.hits)
     heading = '<div class="lvo-cards-title">Belegstellen</div>'
     return f'<div class="lvo-reply">{note}{answer}{heading}<div class="lvo-cards">{cards}</div></div>'

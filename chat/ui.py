@@ -127,8 +127,7 @@ class ChatHandlers:
         choice = FilterChoice(kommune, bundesland, typ, year_from, year_to)
         result = self.searcher.search(searched, int(top_k), filters=choice.filters())
         sentences = extract_answer(searched, result.hits)
-        hits = result.hits if sentences else []
-        turn = Turn(message, searched, sentences, hits, choice.describe())
+        turn = Turn(message, searched, sentences, result.hits, choice.describe())
         turns = [*turns, turn]
         content = reply(result, sentences, searched, turn=len(turns))
         history = [*history, {"role": "user", "content": message}, {"role": "assistant", "content": content}]
