@@ -3,8 +3,9 @@
 Two signals must both say "unrelated":
 - lexical: no word of the question (nor, for long words, a word sharing its first six letters, which
   catches German compounds and inflections) occurs anywhere in the index;
-- dense: the best passage is no closer to the question than the passages that unrelated probe questions
-  (`probes.txt`) find in this same index, i.e. below their mean plus `sigma` standard deviations.
+- dense: the best passages are no closer to the question than the passages that unrelated probe questions
+  (`probes.txt`) find in this same index: the mean cosine of the top three stays below the probes' mean
+  plus `sigma` standard deviations.
 The probe statistics depend on the corpus, so they are recomputed whenever the index changes.
 """
 
@@ -21,6 +22,7 @@ from index.vectors import FaissStore
 
 PROBES_FILE = Path(__file__).with_name("probes.txt")
 PREFIX_LETTERS = 6
+CLOSEST = 3  # closeness = mean cosine of the best CLOSEST passages: steadier than the best one alone
 
 
 def probe_questions() -> list[str]:
@@ -48,11 +50,13 @@ class Abstention:
         if self._level is None or self._level.generation != generation:
             if self._probe_vectors is None:
                 self._probe_vectors = self.embedder.embed_queries(probe_questions())
-            scores, _ = vectors.search(self._probe_vectors, 1)
-            self._level = NullLevel(generation, float(scores[:, 0].mean()), float(scores[:, 0].std()))
+            scores, _ = vectors.search(self._probe_vectors, CLOSEST)
+            closeness = scores.mean(axis=1)
+            self._level = NullLevel(generation, float(closeness.mean()), float(closeness.std()))
         return self._level
 
-    def should_abstain(self, catalog: Catalog, terms: list[str], best_cosine: float, level: NullLevel) -> bool:
+    def should_abstain(self, catalog: Catalog, terms: list[str], cosines: list[float], level: NullLevel) -> bool:
+        """`cosines`: the query's dense scores, best first."""
         if self.sigma < 0 or any(catalog.term_known(term, PREFIX_LETTERS) for term in dict.fromkeys(terms)):
             return False
-        return best_cosine < level.mean + self.sigma * level.std
+        return float(np.mean(cosines[:CLOSEST])) < level.mean + self.sigma * level.std

@@ -26,7 +26,7 @@ class Settings:
     top_k: int = 5
     search_mode: str = "hybrid"
     dense_weight: float = 0.7
-    abstain_sigma: float = 1.1
+    abstain_sigma: float = 1.4
     host: str = "127.0.0.1"
     port: int = 7860
     users: Path = Path("lvo-users.json")

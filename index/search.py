@@ -51,7 +51,7 @@ def _zscores(values: np.ndarray) -> np.ndarray:
 class Searcher:
     """Answers queries against one index; safe to share between threads."""
 
-    def __init__(self, index: Index, *, mode: str = "hybrid", dense_weight: float = 0.7, abstain_sigma: float = 1.1,
+    def __init__(self, index: Index, *, mode: str = "hybrid", dense_weight: float = 0.7, abstain_sigma: float = 1.4,
                  candidates: int = 50):
         self.index = index
         self.mode = mode
@@ -73,8 +73,8 @@ class Searcher:
             if self.index.vectors is None or not len(self.index.vectors):
                 return SearchResult(query, [])
             terms = analyze(query)
-            scored, best_cosine = self._rank(terms, query_vector, filters, mode, max(self.candidates, top_k))
-            if best_cosine is not None and self._unrelated(terms, best_cosine):
+            scored, cosines = self._rank(terms, query_vector, filters, mode, max(self.candidates, top_k))
+            if cosines and self._unrelated(terms, cosines):
                 return SearchResult(query, [])
             best = scored[:top_k]
             stored = self.index.catalog.chunks(chunk_id for chunk_id, _ in best)
@@ -82,25 +82,25 @@ class Searcher:
                 if chunk_id in stored]
         return SearchResult(query, hits)
 
-    def _unrelated(self, terms: list[str], best_cosine: float) -> bool:
+    def _unrelated(self, terms: list[str], cosines: list[float]) -> bool:
         level = self.abstention.null_level(self.index.vectors, self.index.generation)
-        return self.abstention.should_abstain(self.index.catalog, terms, best_cosine, level)
+        return self.abstention.should_abstain(self.index.catalog, terms, cosines, level)
 
     def _rank(self, terms: list[str], query_vector: np.ndarray | None, filters: Filters, mode: str,
-              depth: int) -> tuple[list[tuple[int, float]], float | None]:
-        """Ranked (chunk id, score) pairs, and the best dense cosine (None in bm25 mode)."""
+              depth: int) -> tuple[list[tuple[int, float]], list[float]]:
+        """Ranked (chunk id, score) pairs, and the dense cosines, best first (none in bm25 mode)."""
         allowed = np.asarray(self.index.catalog.filtered_chunk_ids(filters), dtype=np.int64) if filters else None
         if allowed is not None and not len(allowed):
-            return [], None
+            return [], []
         keyword = dict(self.index.catalog.keyword_search(terms, depth, filters))
         if mode == "bm25":
-            return _by_score(keyword), None
+            return _by_score(keyword), []
         scores, ids = self.index.vectors.search(query_vector[None, :], depth, allowed)
         dense = {int(i): float(s) for i, s in zip(ids[0], scores[0]) if i >= 0}
-        best_cosine = max(dense.values(), default=None)
+        cosines = [float(score) for score, i in zip(scores[0], ids[0]) if i >= 0]
         if mode == "dense":
-            return _by_score(dense), best_cosine
-        return self._fuse(query_vector, dense, keyword), best_cosine
+            return _by_score(dense), cosines
+        return self._fuse(query_vector, dense, keyword), cosines
 
     def _fuse(self, query_vector: np.ndarray, dense: dict[int, float],
               keyword: dict[int, float]) -> list[tuple[int, float]]:
