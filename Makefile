@@ -36,3 +36,12 @@ chromium:
 
 clean:
 	rm -rf $(VENV) .lvo .lvo.rebuild .pytest_cache
+
+# Benchmarks (README „Benchmarks“): one table each, details in bench/results.json.
+bench: $(VENV)/.installed-test
+	@$(BIN)/python -c "import rank_bm25" 2>/dev/null || $(BIN)/python -m pip install -q "rank-bm25>=0.2"
+	$(BIN)/python bench/run.py --profile quick
+
+bench-full: $(VENV)/.installed-test
+	@$(BIN)/python -c "import rank_bm25" 2>/dev/null || $(BIN)/python -m pip install -q "rank-bm25>=0.2"
+	$(BIN)/python bench/run.py --profile full

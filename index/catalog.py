@@ -31,6 +31,7 @@ CREATE VIRTUAL TABLE IF NOT EXISTS keyword_vocabulary USING fts5vocab(keywords, 
 """
 
 FILTER_COLUMNS = ("kommune", "bundesland", "typ")
+COMMON_DOCUMENTS = 20_000  # keyword_search leaves out terms in more chunks than this (see _selective)
 
 
 @dataclass(frozen=True)
@@ -185,15 +186,33 @@ class Catalog:
 
     def keyword_search(self, terms: list[str], k: int, filters: Filters = Filters()) -> list[tuple[int, float]]:
         """BM25 (k1=1.2, b=0.75) over the stemmed terms; higher score is better."""
+        terms = self._selective(list(dict.fromkeys(terms)))
         if not terms:
             return []
-        match = " OR ".join(f'"{term}"' for term in dict.fromkeys(terms))
+        match = " OR ".join(f'"{term}"' for term in terms)
         where, params = filters.where()
         join = "" if not filters else " JOIN chunks c ON c.id = keywords.rowid JOIN documents d ON d.id = c.document_id"
         rows = self._db.execute(
             f"SELECT keywords.rowid, -bm25(keywords) AS score FROM keywords{join}"
             f" WHERE keywords MATCH ? AND {where} ORDER BY bm25(keywords) LIMIT ?", [match, *params, k])
         return [(row[0], row[1]) for row in rows]
+
+    def _selective(self, terms: list[str]) -> list[str]:
+        """The terms worth a BM25 query: those in more than `COMMON_DOCUMENTS` chunks are left out when a rarer
+        one remains (if all are that common, the longest stays). They add little to BM25 (low idf) but dominate
+        its cost, which grows with the number of matching chunks. Indexes with at most `COMMON_DOCUMENTS` chunks
+        are never affected."""
+        if len(terms) < 2:
+            return terms
+        counts = {term: self._document_count(term, COMMON_DOCUMENTS + 1) for term in terms}
+        known = [term for term in terms if counts[term]]
+        rare = [term for term in known if counts[term] <= COMMON_DOCUMENTS]
+        return rare or sorted(known, key=len, reverse=True)[:1]
+
+    def _document_count(self, term: str, cap: int) -> int:
+        """Chunks containing `term`, counted up to `cap` (the cost stays bounded for common terms)."""
+        return self._db.execute("SELECT count(*) FROM (SELECT 1 FROM keywords WHERE keywords MATCH ? LIMIT ?)",
+                                (f'"{term}"', cap)).fetchone()[0]
 
     def term_known(self, term: str, prefix_letters: int) -> bool:
         """Whether `term` occurs in the index; terms longer than `prefix_letters` also match by prefix."""
