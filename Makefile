@@ -39,9 +39,7 @@ clean:
 
 # Benchmarks (README „Benchmarks“): one table each, details in bench/results.json.
 bench: $(VENV)/.installed-test
-	@$(BIN)/python -c "import rank_bm25" 2>/dev/null || $(BIN)/python -m pip install -q "rank-bm25>=0.2"
 	$(BIN)/python bench/run.py --profile quick
 
 bench-full: $(VENV)/.installed-test
-	@$(BIN)/python -c "import rank_bm25" 2>/dev/null || $(BIN)/python -m pip install -q "rank-bm25>=0.2"
 	$(BIN)/python bench/run.py --profile full
