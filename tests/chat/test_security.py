@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import quote
@@ -72,30 +73,30 @@ def start(site: dict[str, Path], minilm: str, *extra: str) -> subprocess.Popen:
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
 
-@pytest.fixture(scope="module")
-def open_server(site: dict[str, Path], minilm: str) -> Iterator[tuple[str, int]]:
-    """`lvo serve` with no --host: the loopback default, no login."""
+@contextmanager
+def running(site: dict[str, Path], minilm: str, host: str, *extra: str) -> Iterator[tuple[str, int]]:
     port = free_port()
-    process = start(site, minilm, "--port", str(port))
+    process = start(site, minilm, "--port", str(port), *extra)
     try:
-        wait_listening("127.0.0.1", port, process)
-        yield "127.0.0.1", port
+        wait_listening(host, port, process)
+        yield host, port
     finally:
         process.terminate()
         process.wait(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def open_server(site: dict[str, Path], minilm: str) -> Iterator[tuple[str, int]]:
+    """`lvo serve` with no --host: the loopback default, no login."""
+    with running(site, minilm, "127.0.0.1") as address:
+        yield address
 
 
 @pytest.fixture(scope="module")
 def guarded_server(site: dict[str, Path], minilm: str) -> Iterator[tuple[str, int]]:
     """`lvo serve --host 127.0.0.2` (another address) with a users file."""
-    port = free_port()
-    process = start(site, minilm, "--host", "127.0.0.2", "--port", str(port), "--users", str(site["users"]))
-    try:
-        wait_listening("127.0.0.2", port, process)
-        yield "127.0.0.2", port
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
+    with running(site, minilm, "127.0.0.2", "--host", "127.0.0.2", "--users", str(site["users"])) as address:
+        yield address
 
 
 def wait_listening(host: str, port: int, process: subprocess.Popen, attempts: int = 600) -> None:
