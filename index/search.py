@@ -97,7 +97,7 @@ class Searcher:
             return _by_score(keyword), []
         scores, ids = self.index.vectors.search(query_vector[None, :], depth, allowed)
         dense = {int(i): float(s) for i, s in zip(ids[0], scores[0]) if i >= 0}
-        cosines = [float(score) for score, i in zip(scores[0], ids[0]) if i >= 0]
+        cosines = list(dense.values())  # FAISS order: best first
         if mode == "dense":
             return _by_score(dense), cosines
         return self._fuse(query_vector, dense, keyword), cosines
