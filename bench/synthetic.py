@@ -4,7 +4,8 @@ Chunk texts (~200 words) recombine German sentences (`bench/embed_speed.german_s
 a run of consecutive sentences (one topic) followed by sentences drawn at random. Their BM25 terms are the
 stems of those sentences, exactly as `lvo ingest` would store them. Vectors are synthetic unit vectors with
 two-level cluster structure (topic and sub-topic centres plus noise), like real embeddings and unlike uniform
-noise, on which every approximate index degenerates. They are written straight into a `Catalog` and a
+noise, on which every approximate index degenerates; each sentence gets a vector near its chunk's (as
+`lvo ingest` stores one per sentence). They are written straight into a `Catalog` and a
 `FaissStore` (one SQLite transaction, one FAISS build) and cached under `~/.cache/lvo/bench/<profile>/`.
 """
 
@@ -27,13 +28,14 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from bench.embed_speed import german_sentences  # noqa: E402
+from index.bm25 import encode_bag  # noqa: E402
 from index.catalog import Catalog  # noqa: E402
 from index.keywords import analyze  # noqa: E402
 from index.store import CATALOG_FILE  # noqa: E402
-from index.vectors import FaissStore  # noqa: E402
+from index.vectors import FaissStore, pack_int8  # noqa: E402
 
 CACHE = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "lvo" / "bench"
-FORMAT = 1
+FORMAT = 2  # 2: term bags and sentence vectors
 DIM = 384
 CHUNK_WORDS = 200
 CHUNKS_PER_FILE = 20
@@ -103,15 +105,35 @@ def held_out_queries(n: int, count: int) -> np.ndarray:
     return VectorModel.make(n).sample(count, seed=10**9)
 
 
-def _rows(pool: Pool, n: int, seed: int) -> Iterator[tuple[int, str, str]]:
+def _rows(pool: Pool, n: int, seed: int) -> Iterator[tuple[int, str, str, int]]:
+    """(chunk id, text, stems, number of sentences) for each synthetic chunk."""
     rng = random.Random(seed)
     for chunk_id in range(1, n + 1):
         chosen = chunk_sentences(pool, rng)
-        yield chunk_id, " ".join(pool.sentences[i] for i in chosen), " ".join(pool.terms[i] for i in chosen)
+        yield (chunk_id, " ".join(pool.sentences[i] for i in chosen), " ".join(pool.terms[i] for i in chosen),
+               len(chosen))
 
 
-def _fill_catalog(path: Path, pool: Pool, n: int, seed: int) -> None:
-    Catalog(path).close()  # schema
+class SentenceVectors:
+    """Sentence vectors near their chunk's vector: the chunk vector plus noise drawn from a fixed table."""
+
+    def __init__(self, vectors: np.ndarray, seed: int, table: int = 65_536):
+        rng = np.random.default_rng(seed)
+        self.vectors = vectors
+        self.noise = (0.8 / np.sqrt(vectors.shape[1]) * rng.standard_normal((table, vectors.shape[1]))).astype(
+            np.float32)
+        self.rng = rng
+
+    def packed(self, chunk_id: int, count: int) -> bytes:
+        rows = self.vectors[chunk_id - 1] + self.noise[self.rng.integers(len(self.noise), size=count)]
+        return pack_int8(rows / np.linalg.norm(rows, axis=1, keepdims=True))
+
+
+def _fill_catalog(path: Path, pool: Pool, n: int, seed: int, vectors: np.ndarray) -> None:
+    catalog = Catalog(path)
+    with catalog.transaction():
+        term_ids = catalog.term_ids({term for terms in pool.terms for term in terms.split()})
+    catalog.close()
     db = sqlite3.connect(path, isolation_level=None)
     db.execute("PRAGMA synchronous=OFF")
     db.execute("BEGIN")
@@ -120,15 +142,18 @@ def _fill_catalog(path: Path, pool: Pool, n: int, seed: int) -> None:
                    ((f, f"synthetisch/datei-{f:07d}.txt", "bench") for f in range(1, files + 1)))
     db.executemany("INSERT INTO documents(id, file_id, source, title) VALUES (?, ?, ?, ?)",
                    ((f, f, f"synthetisch/datei-{f:07d}.txt", f"Bericht {f}") for f in range(1, files + 1)))
-    for chunk_id, text, terms in _rows(pool, n, seed):
+    sentences = SentenceVectors(vectors, seed)
+    for chunk_id, text, terms, count in _rows(pool, n, seed):
         document = (chunk_id - 1) // CHUNKS_PER_FILE + 1
         db.execute("INSERT INTO chunks(id, document_id, ordinal, text, heading, char_start, char_end)"
                    " VALUES (?, ?, ?, ?, '', 0, ?)", (chunk_id, document, (chunk_id - 1) % CHUNKS_PER_FILE, text,
                                                       len(text)))
-        db.execute("INSERT INTO keywords(rowid, terms) VALUES (?, ?)", (chunk_id, terms))
+        db.execute("INSERT INTO chunk_terms(chunk_id, bag) VALUES (?, ?)",
+                   (chunk_id, encode_bag(term_ids, terms.split())))
+        db.execute("INSERT INTO sentence_vectors(chunk_id, vectors) VALUES (?, ?)",
+                   (chunk_id, sentences.packed(chunk_id, count)))
     db.execute("INSERT OR REPLACE INTO meta(key, value) VALUES ('model', ?), ('generation', '1')", (MODEL,))
     db.execute("COMMIT")
-    db.execute("INSERT INTO keywords(keywords) VALUES ('optimize')")
     db.close()
 
 
@@ -140,10 +165,10 @@ def build_index(profile: str, n: int, log=print) -> Path:
     shutil.rmtree(directory, ignore_errors=True)
     directory.mkdir(parents=True)
     started = time.perf_counter()
-    _fill_catalog(directory / CATALOG_FILE, sentence_pool(), n, seed=11)
-    log(f"  Katalog mit {n:,} Abschnitten: {time.perf_counter() - started:.0f} s")
-    started = time.perf_counter()
     vectors = synthetic_vectors(VectorModel.make(n), n)
+    _fill_catalog(directory / CATALOG_FILE, sentence_pool(), n, seed=11, vectors=vectors)
+    log(f"  Katalog mit {n:,} Abschnitten und ihren Satzvektoren: {time.perf_counter() - started:.0f} s")
+    started = time.perf_counter()
     store = FaissStore.from_vectors(np.arange(1, n + 1, dtype=np.int64), vectors)
     del vectors
     store.save(directory / "vectors-1.faiss")

@@ -13,7 +13,7 @@ import numpy as np
 
 from eval.datasets import EvalSet, Question, Relevant, normalize
 from index import Hit, Index, Searcher, Settings, make_embedder, sync
-from index.indexer import Progress
+from index.indexer import INDEX_FORMAT, Progress
 from ingest import discover, fingerprint
 
 DEPTH = 10
@@ -33,7 +33,8 @@ class EvalResult:
 
 def _cache_key(evalset: EvalSet, settings: Settings) -> str:
     files = evalset.corpus_files or [f.path for f in discover(evalset.corpus_root).files]
-    digest = hashlib.sha256(f"{settings.model}|{settings.chunk_words}|{settings.chunk_overlap}".encode())
+    digest = hashlib.sha256(
+        f"{settings.model}|{settings.chunk_words}|{settings.chunk_overlap}|{INDEX_FORMAT}".encode())
     for path in sorted(files):
         digest.update(f"{path.name}:{fingerprint(path)}".encode())
     return digest.hexdigest()[:16]

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from index.catalog import Catalog
+from index.bm25 import KeywordIndex
 from index.embedders import Embedder
 from index.vectors import FaissStore
 
@@ -55,8 +55,8 @@ class Abstention:
             self._level = NullLevel(generation, float(closeness.mean()), float(closeness.std()))
         return self._level
 
-    def should_abstain(self, catalog: Catalog, terms: list[str], cosines: list[float], level: NullLevel) -> bool:
+    def should_abstain(self, keywords: KeywordIndex, terms: list[str], cosines: list[float], level: NullLevel) -> bool:
         """`cosines`: the query's dense scores, best first."""
-        if self.sigma < 0 or any(catalog.term_known(term, PREFIX_LETTERS) for term in dict.fromkeys(terms)):
+        if self.sigma < 0 or any(keywords.known(term, PREFIX_LETTERS) for term in dict.fromkeys(terms)):
             return False
         return float(np.mean(cosines[:CLOSEST])) < level.mean + self.sigma * level.std

@@ -9,6 +9,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
+from index.bm25 import KeywordIndex, encode_bag
+from index.vectors import pack_int8, unpack_int8
 from ingest import Chunk, Document
 
 SCHEMA = """
@@ -26,12 +30,14 @@ CREATE TABLE IF NOT EXISTS chunks (
     page_start INTEGER, page_end INTEGER, char_start INTEGER NOT NULL, char_end INTEGER NOT NULL);
 CREATE INDEX IF NOT EXISTS chunks_by_document ON chunks(document_id);
 CREATE INDEX IF NOT EXISTS documents_by_file ON documents(file_id);
-CREATE VIRTUAL TABLE IF NOT EXISTS keywords USING fts5(terms, tokenize = 'unicode61 remove_diacritics 0');
-CREATE VIRTUAL TABLE IF NOT EXISTS keyword_vocabulary USING fts5vocab(keywords, 'row');
+CREATE TABLE IF NOT EXISTS terms (id INTEGER PRIMARY KEY, term TEXT UNIQUE NOT NULL);
+CREATE TABLE IF NOT EXISTS chunk_terms (
+    chunk_id INTEGER PRIMARY KEY REFERENCES chunks(id) ON DELETE CASCADE, bag BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS sentence_vectors (
+    chunk_id INTEGER PRIMARY KEY REFERENCES chunks(id) ON DELETE CASCADE, vectors BLOB NOT NULL);
 """
 
 FILTER_COLUMNS = ("kommune", "bundesland", "typ")
-COMMON_DOCUMENTS = 20_000  # keyword_search leaves out terms in more chunks than this (see _selective)
 
 
 @dataclass(frozen=True)
@@ -83,6 +89,8 @@ class Catalog:
         self._db.execute("PRAGMA foreign_keys=ON")
         self._db.execute("PRAGMA synchronous=FULL")
         self._db.executescript(SCHEMA)
+        if self._has_table("keywords"):
+            self._migrate_keywords()
 
     def close(self) -> None:
         self._db.close()
@@ -99,7 +107,10 @@ class Catalog:
 
     @contextmanager
     def snapshot(self) -> Iterator[None]:
-        """A read transaction: everything read inside sees one committed state."""
+        """A read transaction: everything read inside sees one committed state (joins one already open)."""
+        if self._db.in_transaction:
+            yield
+            return
         self._db.execute("BEGIN")
         try:
             yield
@@ -126,8 +137,8 @@ class Catalog:
             "Verweise ins Leere": "SELECT count(*) FROM pragma_foreign_key_check",
             "doppelte Abschnitte": "SELECT count(*) FROM (SELECT 1 FROM chunks GROUP BY document_id, ordinal"
                                    " HAVING count(*) > 1)",
-            "Stichwörter ohne Abschnitt": "SELECT count(*) FROM keywords WHERE rowid NOT IN (SELECT id FROM chunks)",
-            "Abschnitte ohne Stichwörter": "SELECT count(*) FROM chunks WHERE id NOT IN (SELECT rowid FROM keywords)",
+            "Abschnitte ohne Stichwörter": "SELECT count(*) FROM chunks WHERE id NOT IN"
+                                           " (SELECT chunk_id FROM chunk_terms)",
             "Dokumente ohne Abschnitte": "SELECT count(*) FROM documents WHERE id NOT IN"
                                          " (SELECT document_id FROM chunks)",
         }
@@ -142,15 +153,15 @@ class Catalog:
         ids = [row[0] for row in self._db.execute(
             "SELECT c.id FROM chunks c JOIN documents d ON d.id = c.document_id "
             "JOIN files f ON f.id = d.file_id WHERE f.source = ?", (source,))]
-        self._db.executemany("DELETE FROM keywords WHERE rowid = ?", [(i,) for i in ids])
         self._db.execute("DELETE FROM files WHERE source = ?", (source,))
         return ids
 
     def add_file(self, source: str, fingerprint: str,
-                 documents: Iterable[tuple[Document, list[Chunk], list[str]]]) -> list[int]:
+                 documents: list[tuple[Document, list[Chunk], list[list[str]]]]) -> list[int]:
         """Insert a file's documents and chunks (with their keyword terms); return the new chunk ids."""
         file_id = self._db.execute("INSERT INTO files(source, fingerprint) VALUES (?, ?)",
                                    (source, fingerprint)).lastrowid
+        term_ids = self.term_ids({term for _, _, terms in documents for chunk_terms in terms for term in chunk_terms})
         ids = []
         for document, chunks, terms in documents:
             meta = document.metadata
@@ -165,7 +176,8 @@ class Catalog:
                     " char_end) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                     (document_id, chunk.ordinal, chunk.text, chunk.heading, chunk.page_start, chunk.page_end,
                      chunk.char_start, chunk.char_end)).lastrowid
-                self._db.execute("INSERT INTO keywords(rowid, terms) VALUES (?, ?)", (chunk_id, chunk_terms))
+                self._db.execute("INSERT INTO chunk_terms(chunk_id, bag) VALUES (?, ?)",
+                                 (chunk_id, encode_bag(term_ids, chunk_terms)))
                 ids.append(chunk_id)
         return ids
 
@@ -184,45 +196,38 @@ class Catalog:
         return [row[0] for row in self._db.execute(
             f"SELECT c.id FROM chunks c JOIN documents d ON d.id = c.document_id WHERE {where}", params)]
 
-    def keyword_search(self, terms: list[str], k: int, filters: Filters = Filters()) -> list[tuple[int, float]]:
-        """BM25 (k1=1.2, b=0.75) over the stemmed terms; higher score is better."""
-        terms = self._selective(list(dict.fromkeys(terms)))
-        if not terms:
-            return []
-        match = " OR ".join(f'"{term}"' for term in terms)
-        where, params = filters.where()
-        join = "" if not filters else " JOIN chunks c ON c.id = keywords.rowid JOIN documents d ON d.id = c.document_id"
-        rows = self._db.execute(
-            f"SELECT keywords.rowid, -bm25(keywords) AS score FROM keywords{join}"
-            f" WHERE keywords MATCH ? AND {where} ORDER BY bm25(keywords) LIMIT ?", [match, *params, k])
-        return [(row[0], row[1]) for row in rows]
+    def add_sentence_vectors(self, chunk_ids: list[int], vectors: list[np.ndarray]) -> None:
+        """Store each chunk's sentence vectors (int8 with a scale per vector; chunks without sentences skipped)."""
+        self._db.executemany("INSERT INTO sentence_vectors(chunk_id, vectors) VALUES (?, ?)",
+                             ((i, pack_int8(matrix)) for i, matrix in zip(chunk_ids, vectors, strict=True)
+                              if len(matrix)))
 
-    def _selective(self, terms: list[str]) -> list[str]:
-        """The terms worth a BM25 query: those in more than `COMMON_DOCUMENTS` chunks are left out when a rarer
-        one remains (if all are that common, the longest stays). They add little to BM25 (low idf) but dominate
-        its cost, which grows with the number of matching chunks. Indexes with at most `COMMON_DOCUMENTS` chunks
-        are never affected."""
-        if len(terms) < 2:
-            return terms
-        counts = {term: self._document_count(term, COMMON_DOCUMENTS + 1) for term in terms}
-        known = [term for term in terms if counts[term]]
-        rare = [term for term in known if counts[term] <= COMMON_DOCUMENTS]
-        return rare or sorted(known, key=len, reverse=True)[:1]
+    def sentence_vectors(self, chunk_ids: list[int], dim: int) -> dict[int, np.ndarray]:
+        """The stored sentence vectors of those chunks that have them."""
+        found: dict[int, np.ndarray] = {}
+        for start in range(0, len(chunk_ids), 500):
+            batch = chunk_ids[start:start + 500]
+            found.update((i, unpack_int8(blob, dim)) for i, blob in self._db.execute(
+                f"SELECT chunk_id, vectors FROM sentence_vectors WHERE chunk_id IN ({','.join('?' * len(batch))})",
+                batch))
+        return found
 
-    def _document_count(self, term: str, cap: int) -> int:
-        """Chunks containing `term`, counted up to `cap` (the cost stays bounded for common terms)."""
-        return self._db.execute("SELECT count(*) FROM (SELECT 1 FROM keywords WHERE keywords MATCH ? LIMIT ?)",
-                                (f'"{term}"', cap)).fetchone()[0]
+    def term_ids(self, terms: Iterable[str]) -> dict[str, int]:
+        """Ids of `terms` in the vocabulary, adding the new ones (inside the caller's transaction)."""
+        terms = sorted(terms)
+        self._db.executemany("INSERT OR IGNORE INTO terms(term) VALUES (?)", ((term,) for term in terms))
+        ids: dict[str, int] = {}
+        for start in range(0, len(terms), 500):
+            batch = terms[start:start + 500]
+            ids.update(self._db.execute(
+                f"SELECT term, id FROM terms WHERE term IN ({','.join('?' * len(batch))})", batch))
+        return ids
 
-    def term_known(self, term: str, prefix_letters: int) -> bool:
-        """Whether `term` occurs in the index; terms longer than `prefix_letters` also match by prefix."""
-        if self._db.execute("SELECT 1 FROM keyword_vocabulary WHERE term = ?", (term,)).fetchone():
-            return True
-        if len(term) <= prefix_letters:
-            return False
-        prefix = term[:prefix_letters]
-        return self._db.execute("SELECT 1 FROM keyword_vocabulary WHERE term >= ? AND term < ? LIMIT 1",
-                                (prefix, prefix + "\uffff")).fetchone() is not None
+    def keyword_index(self) -> KeywordIndex:
+        """BM25 over the committed chunks; call inside `snapshot()` for a state that matches the vectors."""
+        generation = int(self.get_meta("generation") or 0)
+        bags = self._db.execute("SELECT chunk_id, bag FROM chunk_terms ORDER BY chunk_id")
+        return KeywordIndex.build(generation, bags, dict(self._db.execute("SELECT id, term FROM terms")))
 
     def facets(self) -> dict[str, list[str | int]]:
         """Distinct metadata values, for filter choices."""
@@ -231,6 +236,23 @@ class Catalog:
             facets[column] = [row[0] for row in self._db.execute(
                 f"SELECT DISTINCT {column} FROM documents WHERE {column} IS NOT NULL ORDER BY {column}")]
         return facets
+
+
+    def _has_table(self, name: str) -> bool:
+        return self._db.execute("SELECT 1 FROM sqlite_master WHERE name = ?", (name,)).fetchone() is not None
+
+    def _migrate_keywords(self) -> None:
+        """Move the stems of an older index (SQLite FTS5 table `keywords`) into term bags, once."""
+        with self.transaction():
+            if not self._has_table("keywords"):  # another process migrated it meanwhile
+                return
+            rows = [(chunk_id, terms.split()) for chunk_id, terms in self._db.execute(
+                "SELECT rowid, terms FROM keywords WHERE rowid IN (SELECT id FROM chunks)")]
+            term_ids = self.term_ids({term for _, terms in rows for term in terms})
+            self._db.executemany("INSERT OR REPLACE INTO chunk_terms(chunk_id, bag) VALUES (?, ?)",
+                                 ((chunk_id, encode_bag(term_ids, terms)) for chunk_id, terms in rows))
+            self._db.execute("DROP TABLE IF EXISTS keyword_vocabulary")
+            self._db.execute("DROP TABLE keywords")
 
 
 def _stored_chunk(row: tuple) -> StoredChunk:

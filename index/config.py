@@ -25,7 +25,9 @@ class Settings:
     chunk_overlap: int = 40
     top_k: int = 5
     search_mode: str = "hybrid"
-    dense_weight: float = 0.7
+    dense_weight: float = 0.35
+    keyword_weight: float = 0.3
+    sentence_weight: float = 0.35
     abstain_sigma: float = 1.4
     host: str = "127.0.0.1"
     port: int = 7860
@@ -81,6 +83,9 @@ def _validate(settings: Settings, cwd: Path) -> Settings:
         raise ConfigError("chunk_words muss zwischen 20 und 2000 liegen, chunk_overlap darunter")
     if not 1 <= settings.top_k <= 100:
         raise ConfigError("top_k muss zwischen 1 und 100 liegen")
+    weights = (settings.dense_weight, settings.keyword_weight, settings.sentence_weight)
+    if min(weights) < 0 or not sum(weights):
+        raise ConfigError("dense_weight, keyword_weight und sentence_weight dürfen nicht negativ und nicht alle 0 sein")
     if settings.commit_chunks < 1:
         raise ConfigError("commit_chunks muss mindestens 1 sein")
     return replace(settings, corpus=cwd / settings.corpus, index=cwd / settings.index, users=cwd / settings.users)

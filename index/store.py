@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
+from index.bm25 import KeywordIndex
 from index.catalog import Catalog
 from index.embedders import Embedder
 from index.vectors import FaissStore
@@ -99,6 +100,7 @@ class Index:
         self.embedder = embedder
         self.generation = -1
         self.vectors: FaissStore | None = None
+        self._keywords: KeywordIndex | None = None
 
     @classmethod
     def open(cls, directory: Path, embedder: Embedder, *, create: bool = False) -> Index:
@@ -124,6 +126,15 @@ class Index:
 
     def close(self) -> None:
         self.catalog.close()
+
+    @property
+    def keywords(self) -> KeywordIndex:
+        """BM25 over the generation the vectors belong to; built on first use after each commit."""
+        if self._keywords is None or self._keywords.generation != self.generation:
+            with self.catalog.snapshot():
+                self.refresh()
+                self._keywords = self.catalog.keyword_index()
+        return self._keywords
 
     def refresh(self) -> None:
         """Load the vectors of the committed generation if another writer has moved it on."""

@@ -218,3 +218,18 @@ class FaissStore:
         with open(temporary, "rb+") as stream:
             os.fsync(stream.fileno())
         os.replace(temporary, path)
+
+
+def pack_int8(matrix: np.ndarray) -> bytes:
+    """Rows as int8 with one float32 scale each (symmetric): a quarter of the bytes, cosines within ~0.5%."""
+    matrix = np.asarray(matrix, dtype=np.float32)
+    scales = np.maximum(np.abs(matrix).max(axis=1), 1e-12) / 127
+    codes = np.rint(matrix / scales[:, None]).astype(np.int8)
+    return scales.astype("<f4").tobytes() + codes.tobytes()
+
+
+def unpack_int8(blob: bytes, dim: int) -> np.ndarray:
+    rows = len(blob) // (4 + dim)
+    scales = np.frombuffer(blob, dtype="<f4", count=rows)
+    codes = np.frombuffer(blob, dtype=np.int8, offset=4 * rows).reshape(rows, dim)
+    return codes * scales[:, None]

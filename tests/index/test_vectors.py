@@ -7,8 +7,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from index import catalog as catalog_module
-from index.catalog import Catalog
 from index.vectors import FaissStore
 
 DIM = 16
@@ -118,23 +116,3 @@ def test_from_vectors_picks_the_layout_by_size() -> None:
     assert FaissStore.from_vectors(np.arange(1000), clustered(1000), ann_min=ANN_MIN).approximate
     small = FaissStore.from_vectors(np.arange(10), clustered(10), ann_min=ANN_MIN)
     assert not small.approximate and len(small) == 10
-
-
-def keyword_catalog(tmp_path: Path, rows: dict[int, str]) -> Catalog:
-    catalog = Catalog(tmp_path / "catalog.sqlite3")
-    for rowid, terms in rows.items():
-        catalog._db.execute("INSERT INTO keywords(rowid, terms) VALUES (?, ?)", (rowid, terms))
-    return catalog
-
-
-def test_keyword_search_leaves_out_common_terms_only_when_a_rarer_one_remains(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    rows = {i: "bildung kommun" for i in range(1, 9)} | {9: "bildung dresd", 10: "leipzig"}
-    catalog = keyword_catalog(tmp_path, rows)
-    monkeypatch.setattr(catalog_module, "COMMON_DOCUMENTS", 5)
-    assert [i for i, _ in catalog.keyword_search(["bildung", "dresd"], 20)] == [9]
-    assert len(catalog.keyword_search(["bildung", "kommun"], 20)) == 9  # both common: the longest stays
-    assert len(catalog.keyword_search(["unbekannt", "bildung"], 20)) == 9
-    monkeypatch.setattr(catalog_module, "COMMON_DOCUMENTS", 20_000)
-    assert len(catalog.keyword_search(["bildung", "dresd"], 20)) == 9
-    catalog.close()
