@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from index.bm25 import KeywordIndex, encode_bag
-from index.vectors import pack_int8, unpack_int8
+from index.vectors import pack_int8
 from ingest import Chunk, Document
 
 SCHEMA = """
@@ -202,12 +202,12 @@ class Catalog:
                              ((i, pack_int8(matrix)) for i, matrix in zip(chunk_ids, vectors, strict=True)
                               if len(matrix)))
 
-    def sentence_vectors(self, chunk_ids: list[int], dim: int) -> dict[int, np.ndarray]:
-        """The stored sentence vectors of those chunks that have them."""
-        found: dict[int, np.ndarray] = {}
+    def sentence_vectors(self, chunk_ids: list[int]) -> dict[int, bytes]:
+        """The packed sentence vectors (`vectors.pack_int8`) of those chunks that have them."""
+        found: dict[int, bytes] = {}
         for start in range(0, len(chunk_ids), 500):
             batch = chunk_ids[start:start + 500]
-            found.update((i, unpack_int8(blob, dim)) for i, blob in self._db.execute(
+            found.update(self._db.execute(
                 f"SELECT chunk_id, vectors FROM sentence_vectors WHERE chunk_id IN ({','.join('?' * len(batch))})",
                 batch))
         return found

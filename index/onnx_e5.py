@@ -106,11 +106,12 @@ def build(folder: Path, weights: dict[str, np.ndarray], config: ModelConfig) -> 
 class OnnxEncoder:
     """Mean-pooled final hidden states for padded id rows, like `fast_e5._Encoder`, on ONNX Runtime."""
 
-    def __init__(self, folder: Path, weights: dict[str, np.ndarray], config: ModelConfig, threads: int = 1):
+    def __init__(self, folder: Path, weights: dict[str, np.ndarray], config: ModelConfig):
         import onnxruntime
 
         options = onnxruntime.SessionOptions()
-        options.intra_op_num_threads = threads
+        options.intra_op_num_threads = len(os.sched_getaffinity(0))
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")  # leave the cores to FAISS
         options.inter_op_num_threads = 1
         options.log_severity_level = 3  # unused-initialiser notes are not for users
         self.session = onnxruntime.InferenceSession(str(build(folder, weights, config)), options,

@@ -12,6 +12,7 @@ from index.catalog import Filters, StoredChunk
 from index.config import Settings
 from index.keywords import analyze
 from index.store import Index
+from index.vectors import closest_cosines
 
 MODES = ("dense", "bm25", "hybrid")
 
@@ -117,13 +118,21 @@ class Searcher:
         for chunk_id, vector in zip(missing, self.index.vectors.vectors_of(missing)):
             dense[chunk_id] = float(vector @ query_vector)
         ids = list(dense)
-        sentences = self.index.catalog.sentence_vectors(ids, len(query_vector)) if self.weights.sentence else {}
-        closest = [float((sentences[i] @ query_vector).max()) if i in sentences else dense[i] for i in ids]
+        passage = np.array([dense[i] for i in ids])
         w = self.weights
-        fused = (w.dense * _zscores(np.array([dense[i] for i in ids]))
-                 + w.keyword * _zscores(np.array([keyword.get(i, 0.0) for i in ids]))
-                 + w.sentence * _zscores(np.array(closest)))
+        fused = w.dense * _zscores(passage) + w.keyword * _zscores(np.array([keyword.get(i, 0.0) for i in ids]))
+        if w.sentence:
+            fused += w.sentence * _zscores(self._closest_sentences(query_vector, ids, passage))
         return _by_score(dict(zip(ids, fused.tolist())))
+
+    def _closest_sentences(self, query_vector: np.ndarray, ids: list[int], passage: np.ndarray) -> np.ndarray:
+        """Cosine of the query to each passage's closest sentence (the passage's own where none are stored)."""
+        packed = self.index.catalog.sentence_vectors(ids)
+        closest = passage.copy()
+        having = [position for position, chunk_id in enumerate(ids) if chunk_id in packed]
+        if having:
+            closest[having] = closest_cosines([packed[ids[position]] for position in having], query_vector)
+        return closest
 
 
 def _by_score(scores: dict[int, float]) -> list[tuple[int, float]]:

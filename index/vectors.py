@@ -228,8 +228,11 @@ def pack_int8(matrix: np.ndarray) -> bytes:
     return scales.astype("<f4").tobytes() + codes.tobytes()
 
 
-def unpack_int8(blob: bytes, dim: int) -> np.ndarray:
-    rows = len(blob) // (4 + dim)
-    scales = np.frombuffer(blob, dtype="<f4", count=rows)
-    codes = np.frombuffer(blob, dtype=np.int8, offset=4 * rows).reshape(rows, dim)
-    return codes * scales[:, None]
+def closest_cosines(packed: list[bytes], query: np.ndarray) -> np.ndarray:
+    """For each `pack_int8` matrix, the largest cosine of its rows to `query` (one matrix product for all)."""
+    dim = len(query)
+    counts = [len(blob) // (4 + dim) for blob in packed]
+    scales = np.concatenate([np.frombuffer(blob, dtype="<f4", count=n) for blob, n in zip(packed, counts)])
+    codes = np.concatenate([np.frombuffer(blob, dtype=np.int8, offset=4 * n) for blob, n in zip(packed, counts)])
+    cosines = (codes.reshape(-1, dim).astype(np.float32) @ query) * scales
+    return np.maximum.reduceat(cosines, np.cumsum([0, *counts[:-1]]))

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from index.vectors import FaissStore
+from index.vectors import FaissStore, closest_cosines, pack_int8
 
 DIM = 16
 ANN_MIN = 600
@@ -116,3 +116,11 @@ def test_from_vectors_picks_the_layout_by_size() -> None:
     assert FaissStore.from_vectors(np.arange(1000), clustered(1000), ann_min=ANN_MIN).approximate
     small = FaissStore.from_vectors(np.arange(10), clustered(10), ann_min=ANN_MIN)
     assert not small.approximate and len(small) == 10
+
+
+def test_packed_sentence_vectors_give_the_closest_cosine_per_passage() -> None:
+    matrices = [clustered(n, seed=n) for n in (1, 3, 7)]
+    query = clustered(1, seed=99)[0]
+    found = closest_cosines([pack_int8(matrix) for matrix in matrices], query)
+    expected = [float((matrix @ query).max()) for matrix in matrices]
+    np.testing.assert_allclose(found, expected, atol=0.01)
