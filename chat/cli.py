@@ -110,6 +110,9 @@ def _print_report(report: IngestReport, settings: Settings) -> None:
             lines.append(f"  {title}: {len(entries)} Dateien")
             lines.extend(f"    - {source}: {reason}" for source, reason in entries)
     lines.append(f"  Index: {report.total_chunks} Abschnitte in {settings.index}")
+    if report.outdated_format:
+        lines.append("  Hinweis: Dieser Index stammt aus einer älteren lvo-Version ohne Satzvektoren. "
+                     "`lvo ingest --rebuild` baut ihn vollständig neu auf (bessere Treffer).")
     print("\n".join(lines))
 
 

@@ -46,6 +46,7 @@ class IngestReport:
     new_chunks: int = 0
     total_chunks: int = 0
     seconds: float = 0.0
+    outdated_format: bool = False  # made by an older lvo: files indexed back then lack sentence vectors
 
 
 @dataclass
@@ -101,6 +102,7 @@ def sync(index: Index, corpus: Path, chunking: ChunkingOptions, progress: Progre
     report = IngestReport(skipped=found.skipped)
     chunking_key = f"chunks={chunking.words}/{chunking.overlap}"
     with index.writing():
+        _check_format(index, report)
         known = index.catalog.fingerprints()
         prepared: list[_Prepared] = []
         for number, file in enumerate(found.files, start=1):
@@ -123,6 +125,14 @@ def sync(index: Index, corpus: Path, chunking: ChunkingOptions, progress: Progre
         report.total_chunks = index.catalog.chunk_count()
     report.seconds = time.monotonic() - started
     return report
+
+
+def _check_format(index: Index, report: IngestReport) -> None:
+    """Stamp a new index with the current format; flag an older one."""
+    if index.catalog.chunk_count() == 0:
+        with index.catalog.transaction():
+            index.catalog.set_meta("format", str(INDEX_FORMAT))
+    report.outdated_format = index.catalog.get_meta("format") != str(INDEX_FORMAT)
 
 
 def _read(file: SourceFile, known: str | None, chunking_key: str, chunking: ChunkingOptions) -> _Prepared | None:

@@ -121,3 +121,35 @@ def test_missing_index_and_missing_corpus_are_explained(tmp_path: Path, embedder
     with pytest.raises(IndexStoreError, match="existiert nicht"):
         sync(index, tmp_path / "fehlt", CHUNKING)
     index.close()
+
+
+def test_sentences_of_a_passage_get_their_own_vectors(tmp_path: Path, corpus: Path, embedder):
+    directory = tmp_path / "index"
+    (corpus / "bericht.txt").write_text(
+        "Die Stadt Lübeck plante neue Schulen. Der Kreistag beriet über den Haushalt. "
+        "Zum Schluss wurde die Volkshochschule saniert.", "utf-8")
+    (corpus / "kurz.txt").write_text("Ein Satz allein.", "utf-8")
+    assert not ingest(directory, corpus, embedder).outdated_format
+    index = Index.open(directory, embedder)
+    try:
+        ids = index.catalog.chunk_ids()
+        stored = index.catalog.sentence_vectors(ids)
+        assert len(stored) == 1  # the one-sentence file has no separate sentence vectors
+        sentence_vectors = next(iter(stored.values()))
+        assert len(sentence_vectors) == 3 * (4 + embedder.dim)
+        hits = Searcher(index).search("Wer hat die Volkshochschule saniert?", 5).hits
+        assert hits[0].source == "bericht.txt"
+    finally:
+        index.close()
+
+
+def test_an_index_from_an_older_version_is_flagged(tmp_path: Path, corpus: Path, embedder):
+    directory = tmp_path / "index"
+    (corpus / "a.txt").write_text("Erster Text über Bildung in Dresden.", "utf-8")
+    ingest(directory, corpus, embedder)
+    index = Index.open(directory, embedder)
+    with index.catalog.transaction():
+        index.catalog._db.execute("DELETE FROM meta WHERE key = 'format'")
+    index.close()
+    assert ingest(directory, corpus, embedder).outdated_format
+    assert not ingest(tmp_path / "neu", corpus, embedder).outdated_format
