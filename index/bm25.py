@@ -32,43 +32,54 @@ class KeywordIndex:
     columns: dict[str, int]  # term -> column, only terms that occur
     indptr: np.ndarray  # column -> its postings in rows/weights
     rows: np.ndarray
-    weights: np.ndarray
+    weights: np.ndarray  # float16: plenty for ranking, half the memory
     idf: np.ndarray
     sorted_terms: list[str]
 
     @classmethod
-    def build(cls, generation: int, bags: Iterable[tuple[int, bytes]], vocabulary: dict[int, str]) -> KeywordIndex:
+    def build(cls, generation: int, chunks: int, postings: int, bags: Iterable[list[tuple[int, bytes]]],
+              vocabulary: dict[int, str]) -> KeywordIndex:
+        """From `bags`, blocks of (chunk id, bag) rows in chunk id order: `chunks` rows, `postings` pairs in all.
+
+        Memory stays near the final size (2 x 6 bytes per posting while transposing), which matters at 10^8.
+        """
         from scipy.sparse import csr_matrix
 
-        chunk_ids, blobs = [], []
-        for chunk_id, blob in bags:
-            chunk_ids.append(chunk_id)
-            blobs.append(blob)
-        pairs = np.frombuffer(b"".join(blobs), dtype=BAG_DTYPE).reshape(-1, 2)
-        indptr = np.zeros(len(blobs) + 1, dtype=np.int64)
-        np.cumsum([len(blob) // (2 * BAG_DTYPE.itemsize) for blob in blobs], out=indptr[1:])
-        del blobs
-        width = int(pairs[:, 0].max()) + 1 if len(pairs) else 1
-        by_chunk = csr_matrix((pairs[:, 1].astype(np.float32), pairs[:, 0].copy(), indptr),
-                              shape=(len(chunk_ids), width))
-        del pairs
-        lengths = np.asarray(by_chunk.sum(axis=1)).ravel()
+        index_type = np.int32 if postings < 2**31 else np.int64
+        chunk_ids = np.empty(chunks, dtype=np.int64)
+        indptr = np.zeros(chunks + 1, dtype=index_type)
+        term_ids = np.empty(postings, dtype=index_type)
+        counts = np.empty(postings, dtype=np.uint16)
+        row = filled = 0
+        for block in bags:
+            pairs = np.frombuffer(b"".join(blob for _, blob in block), dtype=BAG_DTYPE).reshape(-1, 2)
+            chunk_ids[row:row + len(block)] = [chunk_id for chunk_id, _ in block]
+            indptr[row + 1:row + len(block) + 1] = filled + np.cumsum([len(blob) // 8 for _, blob in block])
+            term_ids[filled:filled + len(pairs)] = pairs[:, 0]
+            counts[filled:filled + len(pairs)] = np.minimum(pairs[:, 1], np.iinfo(np.uint16).max)
+            row, filled = row + len(block), filled + len(pairs)
+        width = int(term_ids.max()) + 1 if postings else 1
+        by_chunk = csr_matrix((counts, term_ids, indptr), shape=(chunks, width), copy=False)
+        lengths = np.asarray(by_chunk.sum(axis=1, dtype=np.float64)).ravel()
+        del term_ids, counts
         by_term = by_chunk.tocsc()
         del by_chunk
-        return cls._from_postings(generation, np.asarray(chunk_ids, dtype=np.int64), by_term, lengths, vocabulary)
+        return cls._from_postings(generation, chunk_ids, by_term, lengths, vocabulary)
 
     @classmethod
     def _from_postings(cls, generation: int, chunk_ids: np.ndarray, by_term, lengths: np.ndarray,
                        vocabulary: dict[int, str]) -> KeywordIndex:
         chunks = len(chunk_ids)
-        counts = np.diff(by_term.indptr)
-        idf = np.log1p((chunks - counts + 0.5) / (counts + 0.5)).astype(np.float32)
+        containing = np.diff(by_term.indptr)
+        idf = np.log1p((chunks - containing + 0.5) / (containing + 0.5)).astype(np.float32)
         norm = (K1 * (1 - B + B * lengths / max(float(lengths.mean()) if chunks else 1.0, 1e-9))).astype(np.float32)
-        tf = by_term.data
-        weights = tf * (K1 + 1) / (tf + norm[by_term.indices])
-        columns = {vocabulary[int(i)]: int(i) for i in np.flatnonzero(counts) if int(i) in vocabulary}
-        return cls(generation, chunk_ids, columns, by_term.indptr.astype(np.int64), by_term.indices.astype(np.int32),
-                   weights.astype(np.float32), idf, sorted(columns))
+        weights = np.empty(len(by_term.data), dtype=np.float16)
+        for start in range(0, len(weights), 1 << 22):  # in slices: no full-size temporaries
+            end = start + (1 << 22)
+            tf = by_term.data[start:end].astype(np.float32)
+            weights[start:end] = tf * (K1 + 1) / (tf + norm[by_term.indices[start:end]])
+        columns = {vocabulary[int(i)]: int(i) for i in np.flatnonzero(containing) if int(i) in vocabulary}
+        return cls(generation, chunk_ids, columns, by_term.indptr, by_term.indices, weights, idf, sorted(columns))
 
     def __len__(self) -> int:
         return len(self.chunk_ids)
@@ -81,7 +92,7 @@ class KeywordIndex:
         scores = np.zeros(len(self.chunk_ids), dtype=np.float32)
         for column in columns:
             start, end = self.indptr[column], self.indptr[column + 1]
-            scores[self.rows[start:end]] += self.idf[column] * self.weights[start:end]
+            scores[self.rows[start:end]] += self.idf[column] * self.weights[start:end].astype(np.float32)
         candidates = np.flatnonzero(scores)
         if allowed is not None:
             candidates = candidates[np.isin(self.chunk_ids[candidates], allowed)]

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from index.bm25 import KeywordIndex, encode_bag
+from index.bm25 import BAG_DTYPE, KeywordIndex, encode_bag
 from index.vectors import pack_int8
 from ingest import Chunk, Document
 
@@ -226,8 +226,11 @@ class Catalog:
     def keyword_index(self) -> KeywordIndex:
         """BM25 over the committed chunks; call inside `snapshot()` for a state that matches the vectors."""
         generation = int(self.get_meta("generation") or 0)
-        bags = self._db.execute("SELECT chunk_id, bag FROM chunk_terms ORDER BY chunk_id")
-        return KeywordIndex.build(generation, bags, dict(self._db.execute("SELECT id, term FROM terms")))
+        chunks, size = self._db.execute("SELECT count(*), coalesce(sum(length(bag)), 0) FROM chunk_terms").fetchone()
+        rows = self._db.execute("SELECT chunk_id, bag FROM chunk_terms ORDER BY chunk_id")
+        blocks = iter(lambda: rows.fetchmany(50_000), [])
+        return KeywordIndex.build(generation, chunks, size // BAG_DTYPE.itemsize // 2, blocks,
+                                  dict(self._db.execute("SELECT id, term FROM terms")))
 
     def facets(self) -> dict[str, list[str | int]]:
         """Distinct metadata values, for filter choices."""
