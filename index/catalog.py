@@ -204,24 +204,14 @@ class Catalog:
 
     def sentence_vectors(self, chunk_ids: list[int]) -> dict[int, bytes]:
         """The packed sentence vectors (`vectors.pack_int8`) of those chunks that have them."""
-        found: dict[int, bytes] = {}
-        for start in range(0, len(chunk_ids), 500):
-            batch = chunk_ids[start:start + 500]
-            found.update(self._db.execute(
-                f"SELECT chunk_id, vectors FROM sentence_vectors WHERE chunk_id IN ({','.join('?' * len(batch))})",
-                batch))
-        return found
+        return dict(self._select_in("SELECT chunk_id, vectors FROM sentence_vectors WHERE chunk_id IN ({})",
+                                    chunk_ids))
 
     def term_ids(self, terms: Iterable[str]) -> dict[str, int]:
         """Ids of `terms` in the vocabulary, adding the new ones (inside the caller's transaction)."""
         terms = sorted(terms)
         self._db.executemany("INSERT OR IGNORE INTO terms(term) VALUES (?)", ((term,) for term in terms))
-        ids: dict[str, int] = {}
-        for start in range(0, len(terms), 500):
-            batch = terms[start:start + 500]
-            ids.update(self._db.execute(
-                f"SELECT term, id FROM terms WHERE term IN ({','.join('?' * len(batch))})", batch))
-        return ids
+        return dict(self._select_in("SELECT term, id FROM terms WHERE term IN ({})", terms))
 
     def keyword_index(self) -> KeywordIndex:
         """BM25 over the committed chunks; call inside `snapshot()` for a state that matches the vectors."""
@@ -240,6 +230,11 @@ class Catalog:
                 f"SELECT DISTINCT {column} FROM documents WHERE {column} IS NOT NULL ORDER BY {column}")]
         return facets
 
+    def _select_in(self, sql: str, values: list) -> Iterator[tuple]:
+        """The rows of `sql`, whose `{}` is an IN list, over all `values` (500 at a time: SQLite's variable limit)."""
+        for start in range(0, len(values), 500):
+            batch = values[start:start + 500]
+            yield from self._db.execute(sql.format(",".join("?" * len(batch))), batch)
 
     def _has_table(self, name: str) -> bool:
         return self._db.execute("SELECT 1 FROM sqlite_master WHERE name = ?", (name,)).fetchone() is not None

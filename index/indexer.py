@@ -60,16 +60,17 @@ class _Prepared:
     sentences: list[list[str]]  # per passage
 
 
-def _context(document: Document, chunk: Chunk) -> list[str]:
-    context = [document.title] if document.title and not chunk.text.startswith(document.title) else []
-    if chunk.heading and chunk.heading != document.title and not chunk.text.startswith(chunk.heading):
+def _with_context(document: Document, chunk: Chunk, text: str) -> str:
+    """`text` (the chunk or one of its sentences) after the document title and the chunk's heading."""
+    context = [document.title] if document.title and not text.startswith(document.title) else []
+    if chunk.heading and chunk.heading != document.title and not text.startswith(chunk.heading):
         context.append(chunk.heading)
-    return context
+    return "\n".join([*context, text])
 
 
 def passage_text(document: Document, chunk: Chunk) -> str:
     """What gets embedded and keyword-indexed: the chunk with its title and heading as context."""
-    return "\n".join([*_context(document, chunk), chunk.text])
+    return _with_context(document, chunk, chunk.text)
 
 
 def sentence_texts(document: Document, chunk: Chunk) -> list[str]:
@@ -79,12 +80,7 @@ def sentence_texts(document: Document, chunk: Chunk) -> list[str]:
     """
     sentences = [chunk.text[start:end] for start, end in split_sentences(chunk.text, 0, len(chunk.text))]
     sentences = [sentence for sentence in sentences if len(sentence.split()) >= MIN_SENTENCE_WORDS]
-    if len(sentences) < 2:
-        return []
-    context = [document.title] if document.title else []
-    if chunk.heading and chunk.heading != document.title:
-        context.append(chunk.heading)
-    return ["\n".join([*context, sentence]) for sentence in sentences]
+    return [_with_context(document, chunk, sentence) for sentence in sentences] if len(sentences) > 1 else []
 
 
 def sync(index: Index, corpus: Path, chunking: ChunkingOptions, progress: Progress | None = None, *,
@@ -179,7 +175,7 @@ def _embed_and_commit(index: Index, prepared: list[_Prepared], report: IngestRep
         passages = [text for item in group for text in item.passages]
         sentences = [texts for item in group for texts in item.sentences]
         texts = passages + [text for chunk_sentences in sentences for text in chunk_sentences]
-        vectors = np.zeros((0, index.embedder.dim), dtype=np.float32)
+        vectors = np.zeros((0, 1), dtype=np.float32)
         if texts:
             batches = []
             for start in range(0, len(texts), EMBED_BATCH):
