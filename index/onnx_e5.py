@@ -92,13 +92,15 @@ def build(folder: Path, weights: dict[str, np.ndarray], config: ModelConfig) -> 
     root = logging.getLogger()
     level = root.level
     root.setLevel(logging.ERROR)  # the quantiser logs advice for image models on the root logger
-    with tempfile.TemporaryDirectory(dir=folder, prefix=".onnx-") as staging:
-        float_model, int8_model = Path(staging) / "float.onnx", Path(staging) / MODEL_FILE
-        onnx.save(_graph(weights, config), str(float_model))
-        quantize_dynamic(str(float_model), str(int8_model), per_channel=True, weight_type=QuantType.QInt8,
-                         op_types_to_quantize=["MatMul", "Attention"],
-                         extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})
-        os.replace(int8_model, target)
+    try:
+        with tempfile.TemporaryDirectory(dir=folder, prefix=".onnx-") as staging:
+            float_model, int8_model = Path(staging) / "float.onnx", Path(staging) / MODEL_FILE
+            onnx.save(_graph(weights, config), str(float_model))
+            quantize_dynamic(str(float_model), str(int8_model), per_channel=True, weight_type=QuantType.QInt8,
+                             op_types_to_quantize=["MatMul", "Attention"],
+                             extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})
+            os.replace(int8_model, target)
+    finally:
         root.setLevel(level)
     return target
 
