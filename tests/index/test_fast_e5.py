@@ -105,3 +105,18 @@ def test_protocol_surface(fast):
     assert fast.dim == 384
     assert fast.model_dir.is_dir() and (fast.model_dir / "weights.safetensors").exists()
     assert fast.active_precision == "int8"
+
+
+def test_bulk_passages_agree_with_one_at_a_time_and_leave_torch_threads_alone():
+    """The torch engine runs several forward passes at once, one thread each; vectors must not depend on that
+    beyond quantisation noise (activation scales are per batch)."""
+    import torch
+
+    fast, texts = FastE5Embedder(engine="torch", max_batch_tokens=64), [*SENTENCES, *SPECIAL[:5]]
+    threads = torch.get_num_threads()
+    together = fast.embed_passages(texts)
+    assert torch.get_num_threads() == threads
+    alone = np.vstack([fast.embed_passages([text]) for text in texts])
+    cosines = together @ alone.T
+    assert np.diag(cosines).min() >= 0.995
+    assert (cosines - np.eye(len(texts)) * 2).max() < 0.995, "texts must be told apart for this test to mean much"
