@@ -62,11 +62,12 @@ class Searcher:
     """Answers queries against one index; safe to share between threads."""
 
     def __init__(self, index: Index, *, mode: str = "hybrid", weights: FusionWeights = FusionWeights(),
-                 abstain_sigma: float = 1.4, candidates: int = 50):
+                 abstain_sigma: float = 1.4, candidates: int = 50, sentence_candidates: int = 30):
         self.index = index
         self.mode = mode
         self.weights = weights
         self.candidates = candidates
+        self.sentence_candidates = sentence_candidates
         self.abstention = Abstention(index.embedder, abstain_sigma)
         self._lock = threading.Lock()
 
@@ -122,14 +123,18 @@ class Searcher:
         w = self.weights
         fused = w.dense * _zscores(passage) + w.keyword * _zscores(np.array([keyword.get(i, 0.0) for i in ids]))
         if w.sentence:
-            fused += w.sentence * _zscores(self._closest_sentences(query_vector, ids, passage))
+            fused += w.sentence * _zscores(self._closest_sentences(query_vector, ids, passage, fused))
         return _by_score(dict(zip(ids, fused.tolist())))
 
-    def _closest_sentences(self, query_vector: np.ndarray, ids: list[int], passage: np.ndarray) -> np.ndarray:
-        """Cosine of the query to each passage's closest sentence (the passage's own where none are stored)."""
-        packed = self.index.catalog.sentence_vectors(ids)
+    def _closest_sentences(self, query_vector: np.ndarray, ids: list[int], passage: np.ndarray,
+                           prior: np.ndarray) -> np.ndarray:
+        """Cosine of the query to each passage's closest sentence, for the `sentence_candidates` passages best by
+        `prior`; the passage's own cosine for the others and where none are stored. Sentence vectors are the one
+        part of a search read at random from the catalog, so fewer reads keep large indexes quick."""
+        shortlist = np.argsort(-prior, kind="stable")[: self.sentence_candidates].tolist()
+        packed = self.index.catalog.sentence_vectors([ids[position] for position in shortlist])
         closest = passage.copy()
-        having = [position for position, chunk_id in enumerate(ids) if chunk_id in packed]
+        having = [position for position in shortlist if ids[position] in packed]
         if having:
             closest[having] = closest_cosines([packed[ids[position]] for position in having], query_vector)
         return closest
