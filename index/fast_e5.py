@@ -527,7 +527,7 @@ class FastE5Embedder:
         return (sums / np.maximum(norms, 1e-12)).astype(np.float32)
 
     def _forward_all(self, batches: list[list[_Window]]) -> Iterable[np.ndarray]:
-        """The torch engine runs one single-threaded forward pass per core at a time: on 2 cores ~20 % more
+        """The torch engine runs one single-threaded forward pass per core at a time: on 2 cores 15–20 % more
         tokens/s than both cores sharing each pass, whose many small ops make the threads wait for each other."""
         workers = min(len(batches), len(os.sched_getaffinity(0))) if self.engine == "torch" else 1
         if workers < 2:
