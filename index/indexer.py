@@ -175,7 +175,7 @@ def _embed_and_commit(index: Index, prepared: list[_Prepared], report: IngestRep
         passages = [text for item in group for text in item.passages]
         sentences = [texts for item in group for texts in item.sentences]
         texts = passages + [text for chunk_sentences in sentences for text in chunk_sentences]
-        vectors = np.zeros((0, 1), dtype=np.float32)
+        vectors = np.zeros((0, 1), dtype=np.float32)  # removals only: no model load to learn its dim
         if texts:
             batches = []
             for start in range(0, len(texts), EMBED_BATCH):

@@ -2,8 +2,9 @@
 
 Built once per machine from the converted weights (`index.fast_e5`) into `encoder-int8.onnx` beside them, with
 ONNX Runtime's fused CPU operators (attention with a length mask, skip-layer-norm, bias-GELU) and dynamic int8
-matrix products; the FFN inputs are scaled to unit maximum per token first (undone on the output), as in the
-torch engine, because a few huge activations per token would otherwise swamp 8-bit quantisation. Word embedding
+matrix products; the FFN inputs are scaled to unit maximum per token first (undone on the output), because a few
+huge activations per token would otherwise swamp 8-bit quantisation (the torch engine smooths fi's input per
+channel instead, which is quicker for long passages; for queries it made no difference). Word embedding
 and pooling happen in numpy, so a query never imports torch. A query costs about half the torch engine's time:
 per-operator overhead, not arithmetic, dominates at 10–20 tokens.
 """
