@@ -153,3 +153,19 @@ def test_an_index_from_an_older_version_is_flagged(tmp_path: Path, corpus: Path,
     index.close()
     assert ingest(directory, corpus, embedder).outdated_format
     assert not ingest(tmp_path / "neu", corpus, embedder).outdated_format
+
+
+def test_sentences_shared_by_overlapping_chunks_are_embedded_once(tmp_path: Path, corpus: Path, embedder):
+    sentences = [f"Im Jahr {2000 + n} eröffnete Kommune {n} ein Bildungsbüro." for n in range(20)]
+    (corpus / "chronik.txt").write_text(" ".join(sentences), "utf-8")
+    index = Index.open(tmp_path / "index", embedder, create=True)
+    totals: list[int] = []
+    try:
+        sync(index, corpus, CHUNKING, lambda stage, done, total: totals.append(total))
+        stored = index.catalog.sentence_vectors(index.catalog.chunk_ids())
+    finally:
+        index.close()
+    chunks = len(stored)
+    sentence_vectors = sum(len(blob) for blob in stored.values()) // (4 + embedder.dim)
+    assert chunks > 1 and sentence_vectors > len(sentences)  # the overlap repeats sentences ...
+    assert totals[-1] == chunks + len(sentences)  # ... which are embedded only once
