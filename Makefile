@@ -9,12 +9,12 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 
-# The stamps reinstall when pyproject.toml changes; torch is pinned there to the CPU build 2.13.0.
-$(VENV)/.installed: pyproject.toml | $(BIN)/python
+# The stamps reinstall when pyproject.toml or the C kernel changes; torch is pinned to the CPU build 2.13.0.
+$(VENV)/.installed: pyproject.toml setup.py index/_attention.c | $(BIN)/python
 	$(BIN)/python -m pip install -q -e .
 	touch $@
 
-$(VENV)/.installed-test: pyproject.toml | $(BIN)/python
+$(VENV)/.installed-test: pyproject.toml setup.py index/_attention.c | $(BIN)/python
 	$(BIN)/python -m pip install -q -e '.[test]'
 	touch $@ $(VENV)/.installed
 
