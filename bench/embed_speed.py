@@ -96,7 +96,7 @@ def measure(n_passages: int = 1000) -> dict:
         "token_count_mismatches": sum(a != b for a, b in zip(fast_tokens, tokens, strict=True)),
         "fast_setup_s": fast_setup,
         "fast_precision": fast.active_precision,
-        "fast_int8_attention": fast.int8_attention,
+        "fast_compiled_kernels": fast.compiled_kernels,
         "fast_cache": str(fast.model_dir),
     }
 
@@ -112,7 +112,7 @@ def main() -> None:
           f"mean {results['cosine_mean']:.5f}, token counts equal: {results['token_counts_equal']} "
           f"({results['token_count_mismatches']} mismatches)")
     print(f"fast path setup (load or convert + warm-up) {results['fast_setup_s']:.1f} s, "
-          f"precision {results['fast_precision']}, int8 attention {results['fast_int8_attention']}, "
+          f"precision {results['fast_precision']}, compiled kernels {results['fast_compiled_kernels']}, "
           f"cache {results['fast_cache']}")
 
 

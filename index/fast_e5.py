@@ -338,8 +338,20 @@ class _Linear:
         if self.mode == "int8-smoothed":
             return torch.ops.quantized.linear_dynamic(x * self.input_divisor, self.packed, False)
         scale = torch.maximum(x.amax(-1, keepdim=True), x.amin(-1, keepdim=True).neg_()).clamp_min_(1e-6)
-        y = torch.ops.quantized.linear_dynamic(x / scale, self.packed, False)
-        return y.mul_(scale).add_(self.bias)
+        return self._per_token(x / scale, scale)
+
+    def after_gelu(self, x: torch.Tensor, kernels) -> torch.Tensor:
+        """self(gelu(x)), overwriting x; with the compiled kernels GELU and the per-token scaling are one pass."""
+        torch = _torch()
+        if kernels is None or self.mode != "int8-per-token" or x.shape[-1] % 8 or not x.is_contiguous():
+            return self(torch.nn.functional.gelu(x))
+        scale = torch.empty(*x.shape[:-1], 1)
+        kernels.gelu_rows(x.data_ptr(), scale.data_ptr(), scale.numel(), x.shape[-1])
+        return self._per_token(x, scale)
+
+    def _per_token(self, scaled: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
+        """The matmul of an input whose rows were divided by `scale` (their largest magnitude)."""
+        return _torch().ops.quantized.linear_dynamic(scaled, self.packed, False).mul_(scale).add_(self.bias)
 
 
 def _prepack_int8(weight: torch.Tensor, bias: torch.Tensor | None):
@@ -370,7 +382,7 @@ class _Encoder:
     def __init__(self, config: ModelConfig, weights: dict[str, torch.Tensor], precision: Precision):
         self.config, self.w = config, weights
         head_size = config.hidden // config.heads
-        self.int8_attention = _int8_attention() if precision == "int8" and head_size == 32 else None
+        self.kernels = _compiled_kernels() if precision == "int8" and head_size == 32 else None
         self.linears = {
             (layer, kind): _Linear(weights[f"l{layer}.{kind}.w"], weights[f"l{layer}.{kind}.b"],
                                    INT8_MODES[kind] if precision == "int8" else "float32",
@@ -412,8 +424,8 @@ class _Encoder:
         context = self._attention(linear[layer, "qkv"](x), mask, lengths)
         x = F.layer_norm(x + linear[layer, "ao"](context), (hidden,), w[f"l{layer}.aln.w"], w[f"l{layer}.aln.b"],
                          cfg.eps)
-        mid = F.gelu(linear[layer, "fi"](x))
-        return F.layer_norm(x + linear[layer, "fo"](mid), (hidden,), w[f"l{layer}.oln.w"], w[f"l{layer}.oln.b"],
+        output = linear[layer, "fo"].after_gelu(linear[layer, "fi"](x), self.kernels)
+        return F.layer_norm(x + output, (hidden,), w[f"l{layer}.oln.w"], w[f"l{layer}.oln.b"],
                             cfg.eps)
 
     def _attention(self, qkv: torch.Tensor, mask: torch.Tensor | None, lengths: torch.Tensor) -> torch.Tensor:
@@ -421,24 +433,24 @@ class _Encoder:
         torch = _torch()
         batch, length, _ = qkv.shape
         heads, hidden = self.config.heads, self.config.hidden
-        if self.int8_attention is not None:
+        if self.kernels is not None:
             qkv, context = qkv.contiguous(), torch.empty(batch, length, hidden)
-            self.int8_attention(qkv.data_ptr(), context.data_ptr(), lengths.data_ptr(), batch, length, heads)
+            self.kernels.attention(qkv.data_ptr(), context.data_ptr(), lengths.data_ptr(), batch, length, heads)
             return context
         q, k, v = qkv.view(batch, length, 3, heads, hidden // heads).permute(2, 0, 3, 1, 4).unbind(0)
         context = torch.nn.functional.scaled_dot_product_attention(q, k, v, attn_mask=mask)
         return context.transpose(1, 2).reshape(batch, length, hidden)
 
 
-def _int8_attention():
-    """index/_attention.c's kernel, or None where it was not built or the CPU lacks AVX2/FMA (it would crash)."""
+def _compiled_kernels():
+    """index/_kernels.c, or None where it was not built or the CPU lacks AVX2/FMA (it would crash there)."""
     if _torch().backends.cpu.get_cpu_capability() not in ("AVX2", "AVX512"):
         return None
     try:
-        from index._attention import attention
+        from index import _kernels
     except ImportError:
         return None
-    return attention
+    return _kernels
 
 
 def _load_config(folder: Path) -> ModelConfig:
@@ -523,10 +535,10 @@ class FastE5Embedder:
         return encoder.precision if isinstance(encoder, _Encoder) else "int8"
 
     @property
-    def int8_attention(self) -> bool:
-        """Whether attention runs in the compiled int8 kernel (else torch's float32 attention)."""
+    def compiled_kernels(self) -> bool:
+        """Whether the compiled kernels run attention in int8 and GELU fused with fo's per-token scaling."""
         encoder = self._runtime.encoder
-        return isinstance(encoder, _Encoder) and encoder.int8_attention is not None
+        return isinstance(encoder, _Encoder) and encoder.kernels is not None
 
     @cached_property
     def _runtime(self) -> _Runtime:

