@@ -9,7 +9,7 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 
-# The stamps reinstall when pyproject.toml or the C kernel changes; torch is pinned to the CPU build 2.13.0.
+# The stamps reinstall when pyproject.toml or the C kernels change; torch is pinned to the CPU build 2.13.0.
 $(VENV)/.installed: pyproject.toml setup.py index/_kernels.c | $(BIN)/python
 	$(BIN)/python -m pip install -q -e .
 	touch $@

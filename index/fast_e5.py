@@ -341,7 +341,7 @@ class _Linear:
         return self._per_token(x / scale, scale)
 
     def after_gelu(self, x: torch.Tensor, kernels) -> torch.Tensor:
-        """self(gelu(x)), overwriting x; with the compiled kernels GELU and the per-token scaling are one pass."""
+        """self(gelu(x)); x may be overwritten. With the compiled kernels GELU and per-token scaling are one pass."""
         torch = _torch()
         if kernels is None or self.mode != "int8-per-token" or x.shape[-1] % 8 or not x.is_contiguous():
             return self(torch.nn.functional.gelu(x))
@@ -425,8 +425,7 @@ class _Encoder:
         x = F.layer_norm(x + linear[layer, "ao"](context), (hidden,), w[f"l{layer}.aln.w"], w[f"l{layer}.aln.b"],
                          cfg.eps)
         output = linear[layer, "fo"].after_gelu(linear[layer, "fi"](x), self.kernels)
-        return F.layer_norm(x + output, (hidden,), w[f"l{layer}.oln.w"], w[f"l{layer}.oln.b"],
-                            cfg.eps)
+        return F.layer_norm(x + output, (hidden,), w[f"l{layer}.oln.w"], w[f"l{layer}.oln.b"], cfg.eps)
 
     def _attention(self, qkv: torch.Tensor, mask: torch.Tensor | None, lengths: torch.Tensor) -> torch.Tensor:
         """Self-attention over `qkv` ([batch, length, 3 * hidden]); keys past each row's length are masked."""
