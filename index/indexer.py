@@ -169,10 +169,11 @@ def _groups(prepared: list[_Prepared], commit_chunks: int) -> list[list[_Prepare
 def _embed_and_commit(index: Index, prepared: list[_Prepared], report: IngestReport, progress: Progress,
                       commit_chunks: int) -> None:
     groups = _groups(prepared, max(1, commit_chunks))
-    distinct = [_distinct(_texts(group)) for group in groups]
+    texts = [_texts(group) for group in groups]
+    distinct = [list(dict.fromkeys(group_texts)) for group_texts in texts]  # overlapping chunks share sentences
     total, done = sum(map(len, distinct)), 0
     removals = list(report.removed)
-    for group, unique in zip(groups, distinct, strict=True):
+    for group, group_texts, unique in zip(groups, texts, distinct, strict=True):
         passages = [text for item in group for text in item.passages]
         sentences = [texts for item in group for texts in item.sentences]
         vectors = np.zeros((0, 1), dtype=np.float32)  # removals only: no model load to learn its dim
@@ -183,7 +184,7 @@ def _embed_and_commit(index: Index, prepared: list[_Prepared], report: IngestRep
                 batches.append(index.embedder.embed_passages(unique[start:start + EMBED_BATCH]))
                 done += len(batches[-1])
             row = {text: number for number, text in enumerate(unique)}
-            vectors = np.vstack(batches)[[row[text] for text in _texts(group)]]
+            vectors = np.vstack(batches)[[row[text] for text in group_texts]]
         if not group and not removals:
             continue
         bounds = np.cumsum([len(passages), *map(len, sentences)])
@@ -198,11 +199,6 @@ def _texts(group: list[_Prepared]) -> list[str]:
     """What a commit group embeds: its passages, then each passage's sentences."""
     return [*(text for item in group for text in item.passages),
             *(text for item in group for texts in item.sentences for text in texts)]
-
-
-def _distinct(texts: list[str]) -> list[str]:
-    """Each text once: overlapping chunks share sentences (5–6 % of the tokens of the sample and bench corpora)."""
-    return list(dict.fromkeys(texts))
 
 
 def _commit(index: Index, group: list[_Prepared], removals: list[str], vectors: np.ndarray,
