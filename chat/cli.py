@@ -9,18 +9,15 @@ import textwrap
 from pathlib import Path
 
 from chat.security import add_users_command, run_users
+from core import MODES, ConfigError, Settings, load_settings
 from eval.datasets import EvalDataError
 from index import (
-    MODES,
-    ConfigError,
     EmbedderError,
     Index,
     IndexStoreError,
     IngestReport,
     Searcher,
     SearchResult,
-    Settings,
-    load_settings,
     make_embedder,
     rebuild,
     sync,

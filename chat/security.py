@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 from urllib.parse import unquote
 
-from index import ConfigError, Settings
+from core import ConfigError, Settings
 from ingest.loaders import LOADERS
 
 LOCAL_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})

@@ -16,7 +16,8 @@ from chat.followup import contextual_query
 from chat.limits import MAX_QUERY_CHARS, UPLOAD_TYPES, query_problem
 from chat.render import reply
 from chat.upload import add_documents, summary
-from index import Filters, Searcher, Settings
+from core import Settings
+from index import Filters, Searcher
 
 ALL_YEARS = "alle"
 CSS = """

@@ -7,12 +7,13 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from core import LvoError
 from ingest.clean import join_hyphenated
 
 BEIR_CORPUS = "corpus.jsonl"
 
 
-class EvalDataError(Exception):
+class EvalDataError(LvoError):
     """A gold set that cannot be read; the message is meant for the user."""
 
 

@@ -11,8 +11,9 @@ from pathlib import Path
 
 import numpy as np
 
+from core import Settings
 from eval.datasets import EvalSet, Question, Relevant, normalize
-from index import Hit, Index, Searcher, Settings, make_embedder, sync
+from index import Hit, Index, Searcher, make_embedder, sync
 from index.indexer import INDEX_FORMAT, Progress
 from ingest import discover, fingerprint
 

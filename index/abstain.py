@@ -16,8 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
+from embed import Embedder
 from index.bm25 import KeywordIndex
-from index.embedders import Embedder
 from index.vectors import FaissStore
 
 PROBES_FILE = Path(__file__).with_name("probes.txt")

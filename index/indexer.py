@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from index.embedders import Embedder
+from embed import Embedder
 from index.keywords import analyze
 from index.store import Index, IndexStoreError, recover_swap, swap_in, write_lock
 from ingest import (

@@ -7,14 +7,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from core import Settings
 from index.abstain import Abstention
 from index.catalog import Filters, StoredChunk
-from index.config import Settings
 from index.keywords import analyze
 from index.store import Index
 from index.vectors import closest_cosines
-
-MODES = ("dense", "bm25", "hybrid")
 
 
 @dataclass(frozen=True)

@@ -21,9 +21,10 @@ from pathlib import Path
 
 import numpy as np
 
+from core import LvoError
+from embed import Embedder
 from index.bm25 import KeywordIndex
 from index.catalog import Catalog
-from index.embedders import Embedder
 from index.vectors import FaissStore
 
 CATALOG_FILE = "catalog.sqlite3"
@@ -31,7 +32,7 @@ LOCK_FILE = "write.lock"
 COMPLETE_MARKER = "rebuild.complete"
 
 
-class IndexStoreError(Exception):
+class IndexStoreError(LvoError):
     """An index that cannot be opened or written; the message is meant for the user."""
 
 

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
+from core import ChunkingOptions
 from ingest.model import Chunk, Document
 
 # Abbreviations after which a period does not end a German sentence.
@@ -15,12 +15,6 @@ _ABBREVIATIONS = {
 _CANDIDATE = re.compile(r"[.!?…][\"“”»«')\]]*\s+|\n+")
 _WORD_BEFORE = re.compile(r"(\S+?)[.!?…][\"“”»«')\]]*$")
 _WORD = re.compile(r"\S+")
-
-
-@dataclass(frozen=True)
-class ChunkingOptions:
-    words: int = 200
-    overlap: int = 40
 
 
 def _is_sentence_end(text: str, match: re.Match[str]) -> bool:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import bisect
 from dataclasses import dataclass, field
 
+from core import LvoError
+
 METADATA_KEYS = ("kommune", "bundesland", "jahr", "typ", "quelle")
 
 
@@ -49,5 +51,5 @@ class Chunk:
     heading: str
 
 
-class IngestError(Exception):
+class IngestError(LvoError):
     """A file that cannot be ingested; the message is a one-line reason for the user (German)."""

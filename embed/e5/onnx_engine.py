@@ -1,12 +1,12 @@
-"""The fast_e5 encoder as one ONNX Runtime graph with int8 matmuls: the quickest engine for short texts (queries).
+"""The e5 encoder as one ONNX Runtime graph with int8 matmuls: the quickest engine for short texts (queries).
 
-Built once per machine from the converted weights (`index.fast_e5`) into `encoder-int8.onnx` beside them, with
+Built once per machine from the converted weights (`weights.converted`) into `encoder-int8.onnx` beside them, with
 ONNX Runtime's fused CPU operators (attention with a length mask, skip-layer-norm, bias-GELU) and dynamic int8
 matrix products; the FFN inputs are scaled to unit maximum per token first (undone on the output), because a few
 huge activations per token would otherwise swamp 8-bit quantisation (the torch engine smooths fi's input per
 channel instead, which is quicker for long passages; for queries it made no difference). Word embedding
-and pooling happen in numpy, so a query never imports torch. A query costs about half the torch engine's time:
-per-operator overhead, not arithmetic, dominates at 10–20 tokens.
+and pooling happen in numpy, so a query never imports torch. For 10–20 tokens per-operator
+overhead, not arithmetic, dominates, which is why this engine beats torch on queries.
 """
 
 from __future__ import annotations
@@ -15,15 +15,12 @@ import logging
 import os
 import tempfile
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 
-if TYPE_CHECKING:
-    from index.fast_e5 import ModelConfig
+from embed.e5.weights import QK, ModelConfig
 
 MODEL_FILE = "encoder-int8.onnx"
-QK = 32  # weights per Q4_0 block of the word embedding
 
 
 def available() -> bool:
@@ -107,7 +104,7 @@ def build(folder: Path, weights: dict[str, np.ndarray], config: ModelConfig) -> 
 
 
 class OnnxEncoder:
-    """Mean-pooled final hidden states for padded id rows, like `fast_e5._Encoder`, on ONNX Runtime."""
+    """Mean-pooled final hidden states for padded id rows, like the torch engine's encoder, on ONNX Runtime."""
 
     def __init__(self, folder: Path, weights: dict[str, np.ndarray], config: ModelConfig):
         import onnxruntime
@@ -137,3 +134,10 @@ class OnnxEncoder:
         variance = ((x - mean) ** 2).mean(axis=-1, keepdims=True)
         return ((x - mean) / np.sqrt(variance + self.config.eps) * self.norm_weight + self.norm_bias).astype(
             np.float32)
+
+
+def load_encoder(folder: Path, config: ModelConfig, precision: str = "int8") -> OnnxEncoder:
+    """The ONNX encoder for a converted model folder (always int8; `precision` is the torch engine's choice)."""
+    from safetensors.numpy import load_file
+
+    return OnnxEncoder(folder, load_file(str(folder / "weights.safetensors")), config)

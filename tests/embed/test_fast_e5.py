@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from index.fast_e5 import FastE5Embedder
+from embed.e5.runner import E5Embedder
 
 SENTENCES = [
     "Die Stadt Mülheim an der Ruhr richtete 2009 ein kommunales Bildungsbüro ein.",
@@ -64,8 +64,8 @@ def nano():
 
 
 @pytest.fixture(scope="module", params=["torch", "onnx"])
-def fast(request: pytest.FixtureRequest) -> FastE5Embedder:
-    return FastE5Embedder(engine=request.param)
+def fast(request: pytest.FixtureRequest) -> E5Embedder:
+    return E5Embedder(engine=request.param)
 
 
 def _assert_close(ours: np.ndarray, theirs: np.ndarray) -> None:
@@ -112,7 +112,7 @@ def test_bulk_passages_agree_with_one_at_a_time_and_leave_torch_threads_alone():
     beyond quantisation noise (activation scales are per batch)."""
     import torch
 
-    fast, texts = FastE5Embedder(engine="torch", max_batch_tokens=64), [*SENTENCES, *SPECIAL[:5]]
+    fast, texts = E5Embedder(engine="torch", max_batch_tokens=64), [*SENTENCES, *SPECIAL[:5]]
     threads = torch.get_num_threads()
     together = fast.embed_passages(texts)
     assert torch.get_num_threads() == threads
