@@ -11,9 +11,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 
-from index import Hit
-from index.keywords import analyze
-from ingest.chunk import split_sentences
+from index import Hit, analyze, split_sentences
 
 MAX_SENTENCES = 3
 MAX_PER_PASSAGE = 2

@@ -9,12 +9,9 @@ import textwrap
 from pathlib import Path
 
 from chat.security import add_users_command, run_users
-from core import MODES, ConfigError, Settings, load_settings
-from eval.datasets import EvalDataError
+from core import MODES, ConfigError, LvoError, Settings, load_settings
 from index import (
-    EmbedderError,
     Index,
-    IndexStoreError,
     IngestReport,
     Searcher,
     SearchResult,
@@ -22,8 +19,6 @@ from index import (
     rebuild,
     sync,
 )
-
-USER_ERRORS = (ConfigError, EmbedderError, IndexStoreError, EvalDataError)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -107,9 +102,6 @@ def _print_report(report: IngestReport, settings: Settings) -> None:
             lines.append(f"  {title}: {len(entries)} Dateien")
             lines.extend(f"    - {source}: {reason}" for source, reason in entries)
     lines.append(f"  Index: {report.total_chunks} Abschnitte in {settings.index}")
-    if report.outdated_format:
-        lines.append("  Hinweis: Dieser Index stammt aus einer älteren lvo-Version ohne Satzvektoren. "
-                     "`lvo ingest --rebuild` baut ihn vollständig neu auf (bessere Treffer).")
     print("\n".join(lines))
 
 
@@ -159,8 +151,7 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _eval(args: argparse.Namespace, settings: Settings) -> int:
-    from eval import evaluate, load_beir, load_gold, prepare_index
-    from eval.report import format_table, write_misses
+    from eval import evaluate, format_table, load_beir, load_gold, prepare_index, write_misses
 
     if args.gold and not args.corpus:
         raise ConfigError("--gold braucht --corpus ORDNER")
@@ -189,7 +180,7 @@ def main(argv: list[str] | None = None) -> int:
     handlers = {"ingest": _ingest, "ask": _ask, "serve": _serve, "eval": _eval, "users": run_users}
     try:
         return handlers[args.command](args, _settings(args))
-    except USER_ERRORS as error:
+    except LvoError as error:
         print(f"Fehler: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from index.keywords import analyze
+from index import analyze
 
 _FOLLOW_UP_START = re.compile(
     r"^\s*(und|aber|sowie|auch|was ist mit|was war mit|wie ist es mit|wie war es mit|wie sieht es|"

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ingest.loaders import LOADERS
+from index import SUPPORTED_SUFFIXES
 
 MAX_QUERY_CHARS = 1000
 MAX_UPLOAD_BYTES = 50 * 1024 * 1024
-UPLOAD_TYPES = tuple(sorted(LOADERS))
+UPLOAD_TYPES = tuple(sorted(SUPPORTED_SUFFIXES))
 
 
 def query_problem(query: str) -> str | None:

@@ -11,8 +11,7 @@ import re
 from urllib.parse import quote
 
 from chat.answer import AnswerSentence, Span
-from index import Hit, SearchResult
-from index.keywords import analyze
+from index import Hit, SearchResult, analyze
 
 NOTHING_FOUND = "Dazu habe ich in den Dokumenten nichts gefunden."
 NO_SENTENCE = "Kein einzelner Satz beantwortet die Frage wörtlich; die passendsten Belegstellen:"

@@ -15,7 +15,7 @@ from pathlib import Path
 from urllib.parse import unquote
 
 from core import ConfigError, Settings
-from ingest.loaders import LOADERS
+from index import SUPPORTED_SUFFIXES
 
 LOCAL_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 SCRYPT = {"n": 2**14, "r": 8, "p": 1}
@@ -128,7 +128,7 @@ def corpus_file(corpus: Path, relative: str) -> Path | None:
             return None
     except (OSError, ValueError, RuntimeError):
         return None
-    return candidate if candidate.suffix.lower() in LOADERS else None
+    return candidate if candidate.suffix.lower() in SUPPORTED_SUFFIXES else None
 
 
 def add_users_command(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import tempfile
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,7 +18,7 @@ from chat.followup import contextual_query
 from chat.limits import MAX_QUERY_CHARS, UPLOAD_TYPES, query_problem
 from chat.render import reply
 from chat.upload import add_documents, summary
-from core import Settings
+from core import LvoError, Settings
 from index import Filters, Searcher
 
 ALL_YEARS = "alle"
@@ -45,6 +47,19 @@ SHOW_LATEST_REPLY = """() => setTimeout(() => {
 }, 150)"""
 INTRO = ("## LvO-Wissenssuche\nFragen zu „Lernen vor Ort“ und kommunalem Bildungsmanagement – jede Antwort "
          "zitiert die passenden Sätze und zeigt darunter die Belegstellen (Dokument, Seite, Originaltext).")
+
+
+def shown_to_user(handler: Callable) -> Callable:
+    """A handler whose user errors (`LvoError`) reach the browser or API client as their German message."""
+
+    @functools.wraps(handler)
+    def guarded(*args, **kwargs):
+        try:
+            return handler(*args, **kwargs)
+        except LvoError as error:
+            raise gr.Error(f"Fehler: {error}", print_exception=False) from None
+
+    return guarded
 
 
 @dataclass(frozen=True)
@@ -107,6 +122,7 @@ class ChatHandlers:
         facets = self.searcher.index.catalog.facets()
         return [str(name) for name in (*facets.get("kommune", []), *facets.get("bundesland", []))]
 
+    @shown_to_user
     def search(self, query: str, top_k: int = 5, kommune: str | list[str] = "", bundesland: str | list[str] = "",
                typ: str | list[str] = "", year_from: int | None = None, year_to: int | None = None) -> dict:
         """Ranked, cited passages for a query; the same JSON as `lvo ask --json`. Filters are optional."""
@@ -116,6 +132,7 @@ class ChatHandlers:
         filters = as_filters(kommune, bundesland, typ, year_from, year_to)
         return self.searcher.search(query, max(1, min(int(top_k), 50)), filters=filters).to_json()
 
+    @shown_to_user
     def respond(self, message: str, history: list[dict], turns: list[Turn], session: str, top_k: int,
                 kommune: list[str], bundesland: list[str], typ: list[str], year_from: str, year_to: str):
         message = (message or "").strip()
@@ -139,6 +156,7 @@ class ChatHandlers:
         folder.mkdir(parents=True, exist_ok=True)
         return str(write_export(turns, folder))
 
+    @shown_to_user
     def upload(self, files: list[str] | None, progress: gr.Progress = gr.Progress()):
         if not files:
             return "Bitte zuerst Dateien auswählen.", None, *_filter_updates(self.searcher.index.catalog.facets())

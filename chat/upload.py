@@ -10,8 +10,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from chat.limits import upload_problem
-from index import Embedder, Index, IndexStoreError, sync
-from ingest import ChunkingOptions
+from core import ChunkingOptions, LvoError
+from index import Embedder, Index, sync
 
 Progress = Callable[[str, int, int], None]
 MAX_NAME_CHARS = 120
@@ -92,7 +92,7 @@ def add_documents(uploads: list[Path], corpus: Path, index_dir: Path, embedder: 
     try:
         ingest = sync(index, corpus, chunking, progress)
         report.facets = index.catalog.facets()
-    except IndexStoreError as error:
+    except LvoError as error:
         _remove(corpus, placed)
         report.failed.extend((original, str(error)) for original in placed.values())
         return report

@@ -1,6 +1,8 @@
 """Batch evaluation: run gold question sets against an index and measure retrieval quality and latency."""
 
-from eval.datasets import EvalSet, load_beir, load_gold
+from eval.datasets import EvalDataError, EvalSet, load_beir, load_gold
+from eval.report import format_table, write_misses
 from eval.runner import EvalResult, evaluate, prepare_index
 
-__all__ = ["EvalResult", "EvalSet", "evaluate", "load_beir", "load_gold", "prepare_index"]
+__all__ = ["EvalDataError", "EvalResult", "EvalSet", "evaluate", "format_table", "load_beir", "load_gold",
+           "prepare_index", "write_misses"]

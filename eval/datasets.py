@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from core import LvoError
-from ingest.clean import join_hyphenated
+from index import join_hyphenated
 
 BEIR_CORPUS = "corpus.jsonl"
 

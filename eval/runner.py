@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import math
 import shutil
 import time
@@ -13,9 +12,7 @@ import numpy as np
 
 from core import Settings
 from eval.datasets import EvalSet, Question, Relevant, normalize
-from index import Hit, Index, Searcher, make_embedder, sync
-from index.indexer import INDEX_FORMAT, Progress
-from ingest import discover, fingerprint
+from index import Hit, Index, Progress, Searcher, corpus_key, make_embedder, sync
 
 DEPTH = 10
 
@@ -32,18 +29,9 @@ class EvalResult:
         return {"mode": self.mode, "queries": self.queries, "metrics": self.metrics, "latency_ms": self.latency_ms}
 
 
-def _cache_key(evalset: EvalSet, settings: Settings) -> str:
-    files = evalset.corpus_files or [f.path for f in discover(evalset.corpus_root).files]
-    digest = hashlib.sha256(
-        f"{settings.model}|{settings.chunk_words}|{settings.chunk_overlap}|{INDEX_FORMAT}".encode())
-    for path in sorted(files):
-        digest.update(f"{path.name}:{fingerprint(path)}".encode())
-    return digest.hexdigest()[:16]
-
-
 def prepare_index(evalset: EvalSet, settings: Settings, cache_root: Path, progress: Progress | None = None) -> Path:
     """A throwaway index for the gold set's corpus, cached by corpus content and index settings."""
-    folder = cache_root / f"{evalset.name}-{_cache_key(evalset, settings)}"
+    folder = cache_root / f"{evalset.name}-{corpus_key(evalset.corpus_root, settings, evalset.corpus_files)}"
     corpus = evalset.corpus_root
     if evalset.corpus_files:  # index only the corpus file of a BEIR folder, not its queries
         corpus = folder / "corpus"

@@ -1,12 +1,19 @@
-"""Index stage: embed chunks, keep them in a SQLite catalog with FAISS vectors and BM25 keywords, search."""
+"""Index stage: embed chunks, keep them in a SQLite catalog with FAISS vectors and BM25 keywords, search.
+
+What eval and chat may use is listed here, including the few ingest helpers they need (text analysis,
+sentence splitting, the supported file types), so that they never reach below this layer.
+"""
 
 from embed import Embedder, EmbedderError, make_embedder
 from index.catalog import Filters
-from index.indexer import IngestReport, rebuild, sync
+from index.indexer import IngestReport, Progress, corpus_key, rebuild, sync
+from index.keywords import analyze
 from index.search import Hit, Searcher, SearchResult
 from index.store import Index, IndexStoreError
+from ingest import SUPPORTED_SUFFIXES, join_hyphenated, split_sentences
 
 __all__ = [
+    "SUPPORTED_SUFFIXES",
     "Embedder",
     "EmbedderError",
     "Filters",
@@ -14,9 +21,14 @@ __all__ = [
     "Index",
     "IndexStoreError",
     "IngestReport",
+    "Progress",
     "SearchResult",
     "Searcher",
+    "analyze",
+    "corpus_key",
+    "join_hyphenated",
     "make_embedder",
     "rebuild",
+    "split_sentences",
     "sync",
 ]

@@ -1,7 +1,7 @@
 """In-memory BM25 over German stems, built once per committed generation from the catalog's term bags.
 
-A query touches only the postings of its own terms: a few thousand numpy additions at 100,000 chunks, a few
-hundred thousand at a million, instead of SQLite FTS5 scoring every matching row through an auxiliary function.
+A query touches only the postings of its own terms, so its cost grows with those postings, not with the number
+of chunks that merely match (which is what made SQLite FTS5's ranking slow at scale).
 """
 
 from __future__ import annotations

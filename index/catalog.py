@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -89,8 +88,6 @@ class Catalog:
         self._db.execute("PRAGMA foreign_keys=ON")
         self._db.execute("PRAGMA synchronous=FULL")
         self._db.executescript(SCHEMA)
-        if self._has_table("keywords"):
-            self._migrate_keywords()
 
     def close(self) -> None:
         self._db.close()
@@ -236,29 +233,9 @@ class Catalog:
             batch = values[start:start + 500]
             yield from self._db.execute(sql.format(",".join("?" * len(batch))), batch)
 
-    def _has_table(self, name: str) -> bool:
-        return self._db.execute("SELECT 1 FROM sqlite_master WHERE name = ?", (name,)).fetchone() is not None
-
-    def _migrate_keywords(self) -> None:
-        """Move the stems of an older index (SQLite FTS5 table `keywords`) into term bags, once."""
-        with self.transaction():
-            if not self._has_table("keywords"):  # another process migrated it meanwhile
-                return
-            rows = [(chunk_id, terms.split()) for chunk_id, terms in self._db.execute(
-                "SELECT rowid, terms FROM keywords WHERE rowid IN (SELECT id FROM chunks)")]
-            term_ids = self.term_ids({term for _, terms in rows for term in terms})
-            self._db.executemany("INSERT OR REPLACE INTO chunk_terms(chunk_id, bag) VALUES (?, ?)",
-                                 ((chunk_id, encode_bag(term_ids, terms)) for chunk_id, terms in rows))
-            self._db.execute("DROP TABLE IF EXISTS keyword_vocabulary")
-            self._db.execute("DROP TABLE keywords")
-
 
 def _stored_chunk(row: tuple) -> StoredChunk:
     keys = ("kommune", "bundesland", "typ", "jahr", "quelle")
     metadata = {key: value for key, value in zip(keys, row[7:]) if value is not None}
     return StoredChunk(id=row[0], source=row[1], title=row[2], text=row[3], heading=row[4],
                        page_start=row[5], page_end=row[6], metadata=metadata)
-
-
-def dumps_meta(value: object) -> str:
-    return json.dumps(value, ensure_ascii=False, sort_keys=True)

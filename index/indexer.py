@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import shutil
 import time
 from collections.abc import Callable
@@ -11,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
+from core import Settings
 from embed import Embedder
 from index.keywords import analyze
 from index.store import Index, IndexStoreError, recover_swap, swap_in, write_lock
@@ -24,6 +26,7 @@ from ingest import (
     chunk_document,
     discover,
     ensure_unchanged,
+    fingerprint,
     load_file,
     read_snapshot,
     split_sentences,
@@ -31,9 +34,8 @@ from ingest import (
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
 EMBED_BATCH = 64
-COMMIT_CHUNKS = 512
 MIN_SENTENCE_WORDS = 3
-INDEX_FORMAT = 2  # what an index holds per chunk; 2: term bags and sentence vectors
+LAYOUT = 2  # what an index holds per chunk (term bags, sentence vectors); part of `corpus_key`
 
 
 @dataclass
@@ -46,7 +48,6 @@ class IngestReport:
     new_chunks: int = 0
     total_chunks: int = 0
     seconds: float = 0.0
-    outdated_format: bool = False  # made by an older lvo: files indexed back then lack sentence vectors
 
 
 @dataclass
@@ -84,7 +85,7 @@ def sentence_texts(document: Document, chunk: Chunk) -> list[str]:
 
 
 def sync(index: Index, corpus: Path, chunking: ChunkingOptions, progress: Progress | None = None, *,
-         commit_chunks: int = COMMIT_CHUNKS) -> IngestReport:
+         commit_chunks: int = Settings.commit_chunks) -> IngestReport:
     """Bring the index in line with the corpus folder and report what happened.
 
     Files are committed in groups of about `commit_chunks` chunks; each group is one transaction.
@@ -98,7 +99,6 @@ def sync(index: Index, corpus: Path, chunking: ChunkingOptions, progress: Progre
     report = IngestReport(skipped=found.skipped)
     chunking_key = f"chunks={chunking.words}/{chunking.overlap}"
     with index.writing():
-        _check_format(index, report)
         known = index.catalog.fingerprints()
         prepared: list[_Prepared] = []
         for number, file in enumerate(found.files, start=1):
@@ -121,14 +121,6 @@ def sync(index: Index, corpus: Path, chunking: ChunkingOptions, progress: Progre
         report.total_chunks = index.catalog.chunk_count()
     report.seconds = time.monotonic() - started
     return report
-
-
-def _check_format(index: Index, report: IngestReport) -> None:
-    """Stamp a new index with the current format; flag an older one."""
-    if index.catalog.chunk_count() == 0:
-        with index.catalog.transaction():
-            index.catalog.set_meta("format", str(INDEX_FORMAT))
-    report.outdated_format = index.catalog.get_meta("format") != str(INDEX_FORMAT)
 
 
 def _read(file: SourceFile, known: str | None, chunking_key: str, chunking: ChunkingOptions) -> _Prepared | None:
@@ -217,8 +209,17 @@ def _commit(index: Index, group: list[_Prepared], removals: list[str], vectors: 
     index.after_commit()
 
 
+def corpus_key(corpus: Path, settings: Settings, files: list[Path] | None = None) -> str:
+    """A digest of what an index of `corpus` (or of just `files`) built with these settings holds."""
+    files = files or [file.path for file in discover(corpus).files]
+    digest = hashlib.sha256(f"{settings.model}|{settings.chunk_words}|{settings.chunk_overlap}|{LAYOUT}".encode())
+    for path in sorted(files):
+        digest.update(f"{path.name}:{fingerprint(path)}".encode())
+    return digest.hexdigest()[:16]
+
+
 def rebuild(directory: Path, embedder: Embedder, corpus: Path, chunking: ChunkingOptions,
-            progress: Progress | None = None, *, commit_chunks: int = COMMIT_CHUNKS) -> IngestReport:
+            progress: Progress | None = None, *, commit_chunks: int = Settings.commit_chunks) -> IngestReport:
     """Build a fresh index beside the old one and swap it in only when complete.
 
     An interrupted build leaves the old index untouched; the next rebuild starts the fresh one over.

@@ -51,16 +51,16 @@ def _zscores(values: np.ndarray) -> np.ndarray:
 class FusionWeights:
     """How hybrid search mixes its three z-scored signals (any scale; only the ratios matter)."""
 
-    dense: float = 0.35  # cosine of the question to the whole passage
-    keyword: float = 0.3  # BM25 over German stems
-    sentence: float = 0.35  # cosine of the question to the passage's closest sentence
+    dense: float = Settings.dense_weight  # cosine of the question to the whole passage
+    keyword: float = Settings.keyword_weight  # BM25 over German stems
+    sentence: float = Settings.sentence_weight  # cosine of the question to the passage's closest sentence
 
 
 class Searcher:
     """Answers queries against one index; safe to share between threads."""
 
-    def __init__(self, index: Index, *, mode: str = "hybrid", weights: FusionWeights = FusionWeights(),
-                 abstain_sigma: float = 1.4, candidates: int = 50, sentence_candidates: int = 30):
+    def __init__(self, index: Index, *, mode: str = Settings.search_mode, weights: FusionWeights = FusionWeights(),
+                 abstain_sigma: float = Settings.abstain_sigma, candidates: int = 50, sentence_candidates: int = 30):
         self.index = index
         self.mode = mode
         self.weights = weights

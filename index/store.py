@@ -25,7 +25,7 @@ from core import LvoError
 from embed import Embedder
 from index.bm25 import KeywordIndex
 from index.catalog import Catalog
-from index.vectors import FaissStore
+from index.vectors import FaissStore, VectorStore
 
 CATALOG_FILE = "catalog.sqlite3"
 LOCK_FILE = "write.lock"
@@ -100,7 +100,7 @@ class Index:
         self.catalog = catalog
         self.embedder = embedder
         self.generation = -1
-        self.vectors: FaissStore | None = None
+        self.vectors: VectorStore | None = None
         self._keywords: KeywordIndex | None = None
 
     @classmethod

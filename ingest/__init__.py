@@ -1,6 +1,7 @@
 """Ingest stage: load files of many formats, clean their text, cut it into cited chunks."""
 
 from ingest.chunk import ChunkingOptions, chunk_document, split_sentences
+from ingest.clean import join_hyphenated
 from ingest.discover import (
     CHANGED_WHILE_READING,
     Discovery,
@@ -10,12 +11,13 @@ from ingest.discover import (
     fingerprint,
     read_snapshot,
 )
-from ingest.loaders import load_file
+from ingest.loaders import SUPPORTED_SUFFIXES, load_file
 from ingest.model import METADATA_KEYS, Chunk, Document, IngestError
 
 __all__ = [
     "CHANGED_WHILE_READING",
     "METADATA_KEYS",
+    "SUPPORTED_SUFFIXES",
     "Chunk",
     "ChunkingOptions",
     "Discovery",
@@ -26,6 +28,7 @@ __all__ = [
     "discover",
     "ensure_unchanged",
     "fingerprint",
+    "join_hyphenated",
     "load_file",
     "read_snapshot",
     "split_sentences",

@@ -211,6 +211,7 @@ LOADERS: dict[str, Callable[[Path, str, bytes], list[Document]]] = {
     ".txt": load_text,
     ".jsonl": load_jsonl,
 }
+SUPPORTED_SUFFIXES = frozenset(LOADERS)
 
 
 def load_file(path: Path, source: str, data: bytes | None = None) -> list[Document]:

@@ -13,12 +13,15 @@ from __future__ import annotations
 
 import logging
 import os
+import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
 import numpy as np
 
-from embed.e5.weights import QK, ModelConfig
+from embed.base import EmbedderError
+from embed.e5.weights import QK, ModelConfig, load_config
 
 MODEL_FILE = "encoder-int8.onnx"
 
@@ -79,28 +82,34 @@ def _graph(weights: dict[str, np.ndarray], config: ModelConfig):
     return helper.make_model(graph, opset_imports=opsets)
 
 
-def build(folder: Path, weights: dict[str, np.ndarray], config: ModelConfig) -> Path:
-    """`folder/encoder-int8.onnx`, written atomically on first use."""
+def build(folder: Path) -> Path:
+    """`folder/encoder-int8.onnx`, written atomically on first use.
+
+    The build runs in a child process: onnxruntime's quantiser logs advice for image models on the root logger,
+    which a library must leave alone in its host process.
+    """
     target = folder / MODEL_FILE
-    if target.exists():
-        return target
+    if not target.exists():
+        done = subprocess.run([sys.executable, "-m", __name__, str(folder)], capture_output=True, text=True)
+        if done.returncode or not target.exists():
+            last = (done.stderr.strip().splitlines() or ["unbekannter Fehler"])[-1]
+            raise EmbedderError(f"ONNX-Modell in {folder} kann nicht erstellt werden: {last}")
+    return target
+
+
+def _build_here(folder: Path) -> None:
     import onnx
     from onnxruntime.quantization import QuantType, quantize_dynamic
+    from safetensors.numpy import load_file
 
-    root = logging.getLogger()
-    level = root.level
-    root.setLevel(logging.ERROR)  # the quantiser logs advice for image models on the root logger
-    try:
-        with tempfile.TemporaryDirectory(dir=folder, prefix=".onnx-") as staging:
-            float_model, int8_model = Path(staging) / "float.onnx", Path(staging) / MODEL_FILE
-            onnx.save(_graph(weights, config), str(float_model))
-            quantize_dynamic(str(float_model), str(int8_model), per_channel=True, weight_type=QuantType.QInt8,
-                             op_types_to_quantize=["MatMul", "Attention"],
-                             extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})
-            os.replace(int8_model, target)
-    finally:
-        root.setLevel(level)
-    return target
+    weights, config = load_file(str(folder / "weights.safetensors")), load_config(folder)
+    with tempfile.TemporaryDirectory(dir=folder, prefix=".onnx-") as staging:
+        float_model, int8_model = Path(staging) / "float.onnx", Path(staging) / MODEL_FILE
+        onnx.save(_graph(weights, config), str(float_model))
+        quantize_dynamic(str(float_model), str(int8_model), per_channel=True, weight_type=QuantType.QInt8,
+                         op_types_to_quantize=["MatMul", "Attention"],
+                         extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})
+        os.replace(int8_model, folder / MODEL_FILE)
 
 
 class OnnxEncoder:
@@ -114,8 +123,7 @@ class OnnxEncoder:
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")  # leave the cores to FAISS
         options.inter_op_num_threads = 1
         options.log_severity_level = 3  # unused-initialiser notes are not for users
-        self.session = onnxruntime.InferenceSession(str(build(folder, weights, config)), options,
-                                                    providers=["CPUExecutionProvider"])
+        self.session = _session(folder, options)
         self.config = config
         self.word_codes, self.word_scales = weights["word.codes"], weights["word.scales"]
         self.position, self.token_type = weights["pos"], weights["type"]
@@ -136,8 +144,24 @@ class OnnxEncoder:
             np.float32)
 
 
+def _session(folder: Path, options):
+    """The inference session; a damaged model file (it fails to load) is built again, once."""
+    import onnxruntime
+
+    try:
+        return onnxruntime.InferenceSession(str(build(folder)), options, providers=["CPUExecutionProvider"])
+    except Exception:  # onnxruntime raises its own Fail/InvalidProtobuf types
+        (folder / MODEL_FILE).unlink(missing_ok=True)
+        return onnxruntime.InferenceSession(str(build(folder)), options, providers=["CPUExecutionProvider"])
+
+
 def load_encoder(folder: Path, config: ModelConfig, precision: str = "int8") -> OnnxEncoder:
     """The ONNX encoder for a converted model folder (always int8; `precision` is the torch engine's choice)."""
     from safetensors.numpy import load_file
 
     return OnnxEncoder(folder, load_file(str(folder / "weights.safetensors")), config)
+
+
+if __name__ == "__main__":
+    logging.getLogger().setLevel(logging.ERROR)  # this child process only: the quantiser's advice is not for users
+    _build_here(Path(sys.argv[1]))

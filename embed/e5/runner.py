@@ -55,7 +55,7 @@ class E5Embedder:
     dim = 384
 
     def __init__(self, precision: Precision = "int8", max_batch_tokens: int = 1024,
-                 cache_root: Path = weights.CACHE_ROOT, bin_path: Path | None = None, engine: Engine = "torch"):
+                 cache_root: Path | None = None, bin_path: Path | None = None, engine: Engine = "torch"):
         self.precision = precision
         self.engine = engine
         self.max_batch_tokens = max_batch_tokens

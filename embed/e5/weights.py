@@ -22,7 +22,6 @@ import numpy as np
 
 from embed.base import EmbedderError
 
-CACHE_ROOT = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "lvo" / "e5-small-fast"
 FORMAT_VERSION = 1
 QK = 32  # weights per Q4_0 block
 Q4_BLOCK = np.dtype([("d", "<f2"), ("qs", "u1", (16,))])
@@ -204,8 +203,13 @@ def bundled_model_file() -> Path:
     return Path(next(iter(spec.submodule_search_locations))) / "e5-small-q4.bin"
 
 
-def converted(bin_path: Path, cache_root: Path = CACHE_ROOT) -> Path:
+def default_cache_root() -> Path:
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "lvo" / "e5-small-fast"
+
+
+def converted(bin_path: Path, cache_root: Path | None = None) -> Path:
     """The cache folder for this exact model file: converted when missing, converted again when damaged."""
+    cache_root = cache_root or default_cache_root()
     try:
         digest = hashlib.sha256(bin_path.read_bytes()).hexdigest()
     except OSError as error:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import sqlite3
 from collections import Counter
 from pathlib import Path
 
@@ -72,24 +71,3 @@ def test_vocabulary_keeps_umlauts_and_matches_long_prefixes(tmp_path: Path) -> N
     assert index.known("übergang", 6) and index.known("straße", 6)
     assert index.known("bildungslandschaft", 6)  # shares "bildun" with indexed compounds
     assert not index.known("brot", 6) and not index.known("uebergang", 6)
-
-
-def test_an_fts5_catalog_is_moved_to_term_bags_once(tmp_path: Path) -> None:
-    path = tmp_path / "catalog.sqlite3"
-    Catalog(path).close()
-    db = sqlite3.connect(path)
-    db.executescript("""
-        CREATE VIRTUAL TABLE keywords USING fts5(terms, tokenize = 'unicode61 remove_diacritics 0');
-        CREATE VIRTUAL TABLE keyword_vocabulary USING fts5vocab(keywords, 'row');""")
-    for chunk_id, text in CHUNKS.items():
-        db.execute("INSERT INTO chunks(id, document_id, ordinal, text, heading, char_start, char_end)"
-                   " VALUES (?, 1, ?, ?, '', 0, 0)", (chunk_id, chunk_id, text))
-        db.execute("INSERT INTO keywords(rowid, terms) VALUES (?, ?)", (chunk_id, text))
-    db.commit()
-    db.close()
-    catalog = Catalog(path)
-    assert not catalog._has_table("keywords") and not catalog._has_table("keyword_vocabulary")
-    expected = reference_bm25(["dresden", "beratung"], {i: text.split() for i, text in CHUNKS.items()})
-    found = dict(catalog.keyword_index().search(["dresden", "beratung"], 10))
-    assert found == pytest.approx(expected, rel=2e-3)
-    catalog.close()
