@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test ingest serve lint bench bench-full chromium clean
+.PHONY: run test test-quick ingest serve lint bench bench-full chromium clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -24,6 +24,10 @@ run: $(VENV)/.installed
 
 test: $(VENV)/.installed-test chromium
 	$(BIN)/python -m pytest
+
+# Everything but the tests marked slow (browser, servers, many processes, kills): about a minute and a half.
+test-quick: $(VENV)/.installed-test
+	$(BIN)/python -m pytest -m "not slow"
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check .

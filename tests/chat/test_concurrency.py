@@ -1,11 +1,10 @@
 """16 clients search through the app's API while `lvo ingest` replaces every document: no errors, no torn
-results, and each client sees the old index until the new one is committed, then only the new one."""
+results, and each client sees the old index until the new one is committed, then only the new one.
+
+The server is a real process; `lvo ingest` runs in this process (`chat.cli.main`) beside the 16 client threads."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,14 +12,16 @@ from pathlib import Path
 import pytest
 from gradio_client import Client
 
-from index import Index, make_embedder, sync
+from index import Index, sync
 from ingest import ChunkingOptions, chunk_document, discover, load_file
-from tests.conftest import REPO, free_port, wait_for
+from tests.conftest import Servers, run_lvo
+
+pytestmark = pytest.mark.slow  # a server and 16 clients
 
 CLIENTS = 16
 TOP_K = 5
 CHUNKING = ChunkingOptions(words=60, overlap=10)
-ENV = {"PYTHONPATH": str(REPO), "LVO_CHUNK_WORDS": "60", "LVO_CHUNK_OVERLAP": "10"}
+ENV = {"LVO_CHUNK_WORDS": "60", "LVO_CHUNK_OVERLAP": "10"}
 TOWNS = ["Dresden", "Leipzig", "Görlitz", "Jena", "Essen", "Trier", "Kassel", "Bochum", "Würzburg", "Rostock",
          "Aachen", "Gießen"]
 
@@ -36,25 +37,17 @@ def write_corpus(corpus: Path, version: str) -> dict[str, set[str]]:
 
 
 @pytest.fixture(scope="module")
-def live(tmp_path_factory: pytest.TempPathFactory, minilm: str) -> Iterator[dict]:
+def live(tmp_path_factory: pytest.TempPathFactory, minilm: str, minilm_embedder, lvo_server: Servers) -> Iterator[dict]:
     root = tmp_path_factory.mktemp("live")
     corpus = root / "corpus"
     corpus.mkdir()
     old = write_corpus(corpus, "alt")
-    index = Index.open(root / "index", make_embedder(minilm), create=True)
+    index = Index.open(root / "index", minilm_embedder, create=True)
     sync(index, corpus, CHUNKING)
     index.close()
-    port = free_port()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "chat.cli", "serve", "--index", str(root / "index"), "--corpus", str(corpus),
-         "--model", minilm, "--port", str(port)], cwd=root, env={**os.environ, **ENV},
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    try:
-        wait_for(f"http://127.0.0.1:{port}/", server)
-        yield {"root": root, "corpus": corpus, "old": old, "url": f"http://127.0.0.1:{port}/"}
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
+    server = lvo_server.start("--index", root / "index", "--corpus", corpus, "--model", minilm, cwd=root, env=ENV)
+    yield {"root": root, "corpus": corpus, "old": old, "url": server.url}
+    lvo_server.stop(server)
 
 
 def version_of(result: dict, old: dict[str, set[str]], new: dict[str, set[str]]) -> str:
@@ -98,9 +91,8 @@ def test_searches_during_reingest_see_old_then_new_never_torn(live: dict, minilm
         thread.start()
     started.wait()
     new = write_corpus(live["corpus"], "neu")
-    ingest = subprocess.run([sys.executable, "-m", "chat.cli", "ingest", str(live["corpus"]), "--index",
-                             str(live["root"] / "index"), "--model", minilm], cwd=live["root"],
-                            env={**os.environ, **ENV}, capture_output=True, text=True, timeout=600)
+    ingest = run_lvo("ingest", live["corpus"], "--index", live["root"] / "index", "--model", minilm,
+                     cwd=live["root"], env=ENV)
     committed_at = [len(r) for r in results]
     stop.set()
     for thread in threads:

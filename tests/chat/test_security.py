@@ -1,16 +1,13 @@
 """Security of the served app: loopback by default, login everywhere else, /quelle only inside the corpus,
-document strings escaped, limits on queries and uploads. Real servers, real HTTP, real files."""
+document strings escaped, limits on queries and uploads. Real servers, real HTTP, real files.
+
+The tests that need the two servers (one process each) are marked slow."""
 
 from __future__ import annotations
 
 import http.client
-import os
 import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import quote
@@ -23,9 +20,9 @@ from chat.answer import extract_answer
 from chat.limits import MAX_QUERY_CHARS, MAX_UPLOAD_BYTES, query_problem, upload_problem
 from chat.render import reply
 from chat.security import Authenticator, check_password, hash_password, requires_auth
-from index import Index, Searcher, make_embedder, sync
+from index import Index, Searcher, sync
 from ingest import ChunkingOptions
-from tests.conftest import REPO, free_port
+from tests.conftest import Server, Servers, free_port, run_lvo
 
 PASSWORD = "Lernen-vor-Ort-2014"
 EVIL_NAME = "<img src=x onerror=alert(1)>.txt"
@@ -40,7 +37,7 @@ TRAVERSALS = ["/quelle/../geheim.txt", "/quelle/..%2Fgeheim.txt", "/quelle/%2e%2
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory: pytest.TempPathFactory, minilm: str) -> dict[str, Path]:
+def site(tmp_path_factory: pytest.TempPathFactory, minilm_embedder) -> dict[str, Path]:
     """A corpus with hostile names and text, a secret beside it, links out, and its index."""
     root = tmp_path_factory.mktemp("site")
     corpus = root / "corpus"
@@ -55,61 +52,41 @@ def site(tmp_path_factory: pytest.TempPathFactory, minilm: str) -> dict[str, Pat
     (corpus / ".lvoignore").write_text("nichts\n", "utf-8")
     (corpus / "link-nach-draussen.txt").symlink_to(root / "geheim.txt")
     (corpus / "ordner-link").symlink_to(root, target_is_directory=True)
-    index = Index.open(root / "index", make_embedder(minilm), create=True)
+    index = Index.open(root / "index", minilm_embedder, create=True)
     sync(index, corpus, ChunkingOptions(words=60, overlap=10))
     index.close()
     users = root / "users.json"
-    added = subprocess.run([sys.executable, "-m", "chat.cli", "users", "add", "anna", "--users", str(users)],
-                           input=PASSWORD + "\n", capture_output=True, text=True, cwd=REPO,
-                           env={**os.environ, "PYTHONPATH": str(REPO)}, timeout=120)
+    added = run_lvo("users", "add", "anna", "--users", users, stdin=PASSWORD + "\n")
     assert added.returncode == 0, added.stderr
     return {"root": root, "corpus": corpus, "index": root / "index", "users": users}
 
 
-def start(site: dict[str, Path], minilm: str, *extra: str) -> subprocess.Popen:
-    return subprocess.Popen(
-        [sys.executable, "-m", "chat.cli", "serve", "--index", str(site["index"]), "--corpus", str(site["corpus"]),
-         "--model", minilm, *extra], cwd=site["root"], env={**os.environ, "PYTHONPATH": str(REPO)},
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+def serve_args(site: dict[str, Path], minilm: str, *extra: str) -> list[str]:
+    return ["--index", str(site["index"]), "--corpus", str(site["corpus"]), "--model", minilm, *extra]
 
 
-@contextmanager
-def running(site: dict[str, Path], minilm: str, host: str, *extra: str) -> Iterator[tuple[str, int]]:
-    port = free_port()
-    process = start(site, minilm, "--port", str(port), *extra)
+@pytest.fixture(scope="module")
+def servers(site: dict[str, Path], minilm: str, lvo_server: Servers) -> Iterator[tuple[Server, Server]]:
+    """Both servers, started at once: `lvo serve` with no --host (the loopback default, no login), and
+    `lvo serve --host 127.0.0.2` (another address) with a users file."""
+    started = (lvo_server.launch(*serve_args(site, minilm), cwd=site["root"]),
+               lvo_server.launch(*serve_args(site, minilm, "--users", str(site["users"])), host="127.0.0.2",
+                                 cwd=site["root"]))
     try:
-        wait_listening(host, port, process)
-        yield host, port
+        yield tuple(server.wait() for server in started)
     finally:
-        process.terminate()
-        process.wait(timeout=30)
+        for server in started:
+            lvo_server.stop(server)
 
 
 @pytest.fixture(scope="module")
-def open_server(site: dict[str, Path], minilm: str) -> Iterator[tuple[str, int]]:
-    """`lvo serve` with no --host: the loopback default, no login."""
-    with running(site, minilm, "127.0.0.1") as address:
-        yield address
+def open_server(servers: tuple[Server, Server]) -> tuple[str, int]:
+    return servers[0].address
 
 
 @pytest.fixture(scope="module")
-def guarded_server(site: dict[str, Path], minilm: str) -> Iterator[tuple[str, int]]:
-    """`lvo serve --host 127.0.0.2` (another address) with a users file."""
-    with running(site, minilm, "127.0.0.2", "--host", "127.0.0.2", "--users", str(site["users"])) as address:
-        yield address
-
-
-def wait_listening(host: str, port: int, process: subprocess.Popen, attempts: int = 600) -> None:
-    """Poll until the server accepts connections (bounded by attempts, not by a clock)."""
-    for _ in range(attempts):
-        if process.poll() is not None:
-            raise AssertionError(f"server exited: {process.stdout.read()}")
-        try:
-            raw_get(host, port, "/login_check")
-            return
-        except OSError:
-            time.sleep(0.5)
-    raise AssertionError(f"server did not answer on {host}:{port}")
+def guarded_server(servers: tuple[Server, Server]) -> tuple[str, int]:
+    return servers[1].address
 
 
 def raw_get(host: str, port: int, target: str, cookies: dict[str, str] | None = None) -> tuple[int, bytes]:
@@ -148,17 +125,24 @@ def test_users_file_holds_no_plain_passwords_and_is_private(site: dict[str, Path
     assert site["users"].stat().st_mode & 0o077 == 0
 
 
-def test_serve_on_another_address_refuses_to_start_without_users(site: dict[str, Path], minilm: str):
+def test_serve_on_another_address_refuses_to_start_without_users(lvo, site: dict[str, Path], minilm: str,
+                                                                 monkeypatch: pytest.MonkeyPatch):
+    def never(*args, **kwargs):
+        raise AssertionError("the server started")
+
+    monkeypatch.setattr("uvicorn.run", never)
     for users in (site["root"] / "fehlt.json", site["root"] / "leer.json"):
         if users.name == "leer.json":
             users.write_text("{}", "utf-8")
-        done = start(site, minilm, "--host", "127.0.0.2", "--port", str(free_port()), "--users", str(users))
-        output, _ = done.communicate(timeout=300)
+        done = lvo("serve", *serve_args(site, minilm, "--host", "127.0.0.2", "--port", str(free_port()),
+                                        "--users", str(users)), cwd=site["root"])
+        output = done.stdout + done.stderr
         assert done.returncode == 2
         assert output.startswith("Fehler: Für --host 127.0.0.2 ist eine Anmeldung nötig")
         assert "Traceback" not in output and len(output.strip().splitlines()) == 1
 
 
+@pytest.mark.slow
 def test_default_binds_loopback_only(open_server: tuple[str, int]):
     host, port = open_server
     assert raw_get(host, port, "/quelle/unter/innen.txt")[0] == 200
@@ -167,6 +151,7 @@ def test_default_binds_loopback_only(open_server: tuple[str, int]):
         probe.connect(("127.0.0.2", port))
 
 
+@pytest.mark.slow
 def test_source_route_serves_corpus_files_with_any_name(open_server: tuple[str, int], site: dict[str, Path]):
     host, port = open_server
     for name in [*GOOD_NAMES, EVIL_NAME, "unter/innen.txt"]:
@@ -175,6 +160,7 @@ def test_source_route_serves_corpus_files_with_any_name(open_server: tuple[str, 
         assert body == (site["corpus"] / name).read_bytes()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("target", TRAVERSALS)
 def test_source_route_refuses_everything_outside_the_corpus(open_server: tuple[str, int], target: str):
     status, body = raw_get(*open_server, target)
@@ -182,6 +168,7 @@ def test_source_route_refuses_everything_outside_the_corpus(open_server: tuple[s
     assert b"hunter2" not in body and b"root:" not in body
 
 
+@pytest.mark.slow
 def test_another_address_needs_a_login_everywhere(guarded_server: tuple[str, int]):
     host, port = guarded_server
     assert raw_get(host, port, "/quelle/unter/innen.txt")[0] == 401
@@ -193,6 +180,7 @@ def test_another_address_needs_a_login_everywhere(guarded_server: tuple[str, int
         Client(f"http://{host}:{port}/", verbose=False).predict("Kassel", 3, api_name="/search")
 
 
+@pytest.mark.slow
 def test_after_login_search_and_sources_work_and_stay_confined(guarded_server: tuple[str, int]):
     host, port = guarded_server
     response = login(host, port)
@@ -223,8 +211,8 @@ class _Elements(HTMLParser):
         self.text += data
 
 
-def test_document_text_titles_and_file_names_are_escaped(site: dict[str, Path], minilm: str):
-    index = Index.open(site["index"], make_embedder(minilm))
+def test_document_text_titles_and_file_names_are_escaped(site: dict[str, Path], minilm_embedder):
+    index = Index.open(site["index"], minilm_embedder)
     try:
         query = "Bildungsmonitoring Kassel <b>fett</b>"
         result = Searcher(index).search(query, 5)
@@ -241,6 +229,7 @@ def test_document_text_titles_and_file_names_are_escaped(site: dict[str, Path], 
     assert "<script>alert('text')</script>" in parsed.text
 
 
+@pytest.mark.slow
 def test_limits_on_queries_and_uploads(open_server: tuple[str, int]):
     host, port = open_server
     client = Client(f"http://{host}:{port}/", verbose=False)

@@ -6,7 +6,6 @@ import json
 import shutil
 from pathlib import Path
 
-from tests.chat.test_cli import lvo
 from tests.conftest import REPO, SAMPLE_CORPUS, make_pdf
 
 METRICS = {"recall@1", "recall@5", "recall@10", "mrr@10", "ndcg@10", "false_abstain_rate"}
@@ -31,7 +30,7 @@ def beir_folder(folder: Path) -> Path:
     return folder
 
 
-def test_beir_all_modes_as_json(tmp_path: Path, minilm: str):
+def test_beir_all_modes_as_json(lvo, tmp_path: Path, minilm: str):
     folder = beir_folder(tmp_path / "beir")
     done = lvo("eval", "--beir", str(folder), "--mode", "all", "--json", "--model", minilm,
                "--cache", str(tmp_path / "cache"))
@@ -46,7 +45,7 @@ def test_beir_all_modes_as_json(tmp_path: Path, minilm: str):
     assert "dense" in table.stdout and "hybrid" in table.stdout and "mrr@10" in table.stdout
 
 
-def test_gold_pages_offtopic_and_report(tmp_path: Path, minilm: str):
+def test_gold_pages_offtopic_and_report(lvo, tmp_path: Path, minilm: str):
     corpus = tmp_path / "korpus"
     corpus.mkdir()
     make_pdf(corpus / "bericht.pdf", pages=[["Die Bildungskonferenz tagte im Rathaus."],
@@ -71,7 +70,7 @@ def test_gold_pages_offtopic_and_report(tmp_path: Path, minilm: str):
     assert "c" in {m["id"] for m in missed} and all(m["results"] is not None for m in missed)
 
 
-def test_seed_gold_is_fully_recalled_with_the_default_model(tmp_path: Path):
+def test_seed_gold_is_fully_recalled_with_the_default_model(lvo, tmp_path: Path):
     corpus = tmp_path / "seeds"
     corpus.mkdir()
     shutil.copy(SAMPLE_CORPUS / "transmit-lvo-kommunen-im-transfer.txt", corpus)
@@ -82,7 +81,7 @@ def test_seed_gold_is_fully_recalled_with_the_default_model(tmp_path: Path):
     assert metrics["recall@5"] == 1.0 and metrics["false_abstain_rate"] == 0.0
 
 
-def test_bad_gold_input_is_a_clear_error(tmp_path: Path):
+def test_bad_gold_input_is_a_clear_error(lvo, tmp_path: Path):
     missing = lvo("eval", "--beir", str(tmp_path / "fehlt"))
     assert missing.returncode == 2 and missing.stderr.startswith("Fehler: BEIR-Ordner")
     no_corpus = lvo("eval", "--gold", str(tmp_path / "q.jsonl"))

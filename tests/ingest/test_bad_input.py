@@ -11,7 +11,7 @@ import pytest
 from fpdf import FPDF
 from PIL import Image
 
-from index import Index, Searcher, make_embedder, sync
+from index import Index, Searcher, sync
 from ingest import ChunkingOptions, chunk_document, discover, load_file
 from tests.conftest import make_pdf
 
@@ -83,9 +83,9 @@ def bad_corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return corpus
 
 
-def test_each_bad_file_has_a_one_line_reason_and_the_rest_is_indexed(tmp_path: Path, bad_corpus: Path, minilm: str):
-    embedder = make_embedder(minilm)
-    index = Index.open(tmp_path / "index", embedder, create=True)
+def test_each_bad_file_has_a_one_line_reason_and_the_rest_is_indexed(tmp_path: Path, bad_corpus: Path,
+                                                                     minilm_embedder):
+    index = Index.open(tmp_path / "index", minilm_embedder, create=True)
     try:
         report = sync(index, bad_corpus, CHUNKING)
         assert index.verify() == []
@@ -154,10 +154,10 @@ def test_a_pdf_of_two_thousand_pages_is_read_with_its_pages(tmp_path: Path):
 
 
 def test_a_file_changed_while_read_is_reported_kept_and_picked_up_next_time(tmp_path: Path, corpus: Path,
-                                                                           minilm: str):
+                                                                           minilm_embedder):
     (corpus / "a.txt").write_text(GOOD.format("Aachen"), "utf-8")
     (corpus / "b.txt").write_text("Bochum plante eine Bildungsbuslinie.", "utf-8")
-    index = Index.open(tmp_path / "index", make_embedder(minilm), create=True)
+    index = Index.open(tmp_path / "index", minilm_embedder, create=True)
     try:
         sync(index, corpus, CHUNKING)
         (corpus / "b.txt").write_text("Bochum eröffnete ein Lernhaus.", "utf-8")
