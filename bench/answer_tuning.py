@@ -71,7 +71,7 @@ def answer_table(asked: list[Asked]) -> None:
           f"{'words':>6}")
     rows = []
     for closeness, coverage, kind, rank, gap in itertools.product(
-            (1.0,), (0.0, 0.03, 0.06, 0.1, 0.15), (0.0, 0.02, 0.04), (0.0, 0.01, 0.02, 0.04), (0.01, 0.02, 0.04)):
+            (1.0,), (0.0, 0.02, 0.05, 0.1), (0.0, 0.02), (0.0, 0.01, 0.02), (0.0, 0.02, 0.04, 0.06, 0.1)):
         weights = AnswerWeights(closeness, coverage, kind, rank, gap)
         first = anywhere = words = 0
         for a in mlqa:
@@ -80,7 +80,7 @@ def answer_table(asked: list[Asked]) -> None:
             anywhere += any(answer_found(s.text, a.answers) for s in shown)
             words += sum(len(s.text.split()) for s in shown)
         rows.append((closeness, coverage, kind, rank, gap, first / len(mlqa), anywhere / len(mlqa), words / len(mlqa)))
-    for row in sorted(rows, key=lambda r: -r[5])[:25]:
+    for row in rows:
         print("{:9.2f} {:8.2f} {:6.2f} {:6.2f} {:6.2f} {:9.3f} {:6.3f} {:6.1f}".format(*row))
 
 
@@ -95,16 +95,15 @@ def abstain_table(asked: list[Asked]) -> None:
                       f"{np.percentile([e.passage_z for e in chosen], [1, 5, 50, 95, 99]).round(2)} sentence_z "
                       f"{np.percentile([e.sentence_z for e in chosen], [1, 5, 50, 95, 99]).round(2)} coverage "
                       f"{np.percentile([e.coverage for e in chosen], [1, 5, 50, 95, 99]).round(2)}")
-    print(f"{'sigma':>6} {'covered':>8} {'coverage':>8} " + " ".join(f"{g:>15}" for g in groups))
-    for sigma, covered, coverage in itertools.product((1.0, 1.5, 2.0, 2.5, 3.0), (0.0, 0.5, 1.0),
-                                                      (0.5, 0.6, 0.7, 0.8, 1.1)):
-        rule = AbstainRule(sigma, covered, coverage)
+    print(f"{'sigma':>6} {'known':>6} " + " ".join(f"{g:>15}" for g in groups) + "   (share answered correctly)")
+    for sigma, known in itertools.product((1.0, 1.5, 1.6, 1.7, 2.0, 2.5), (0.0, 1.0, 2.0, 3.0, 4.0)):
+        rule = AbstainRule(sigma, known)
         cells = []
         for g in groups:
             chosen = [a for a in asked if a.set == g]
             wrong = sum((a.hits == 0 or rule.abstains(a.evidence)) == a.answerable for a in chosen)
             cells.append(f"{1 - wrong / len(chosen):15.3f}")
-        print(f"{sigma:6.2f} {covered:8.2f} {coverage:8.2f} " + " ".join(cells))
+        print(f"{sigma:6.2f} {known:6.2f} " + " ".join(cells))
 
 
 def main() -> None:

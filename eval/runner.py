@@ -44,7 +44,8 @@ def _cache_key(evalset: EvalSet, settings: Settings) -> str:
 
 def prepare_index(evalset: EvalSet, settings: Settings, cache_root: Path, progress: Progress | None = None) -> Path:
     """A throwaway index for the gold set's corpus, cached by corpus content and index settings."""
-    folder = cache_root / f"{evalset.name}-{_cache_key(evalset, settings)}"
+    label = evalset.name if evalset.corpus_files else evalset.corpus_root.name  # gold sets share their corpus
+    folder = cache_root / f"{label}-{_cache_key(evalset, settings)}"
     corpus = evalset.corpus_root
     if evalset.corpus_files:  # index only the corpus file of a BEIR folder, not its queries
         corpus = folder / "corpus"
