@@ -125,9 +125,10 @@ def evaluate(searcher: Searcher, evalset: EvalSet, mode: str) -> EvalResult:
         tally.per_query.append(scores)
         if any(rel.page is not None for rel in question.relevant):
             tally.page_hits.append(1.0 if hits and any(_matches(hits[0], rel) for rel in question.relevant) else 0.0)
+        answer_missed = bool(question.answers) and not _score_answer(question, result, tally)
         if scores["recall@10"] < 1:
             misses.append(_miss(question, result, "abgelehnt" if not hits else "nicht in den ersten 10"))
-        elif question.answers and not _score_answer(question, result, tally):
+        elif answer_missed:
             misses.append(_miss(question, result, "Antwort nicht im ersten Satz"))
     return EvalResult(mode, len(evalset.questions), _aggregate(tally, evalset), _percentiles(latencies), misses)
 
