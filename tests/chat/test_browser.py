@@ -126,7 +126,7 @@ def test_answer_with_markers_cards_and_page_links(page, server: str):
         page_number = re.search(r"S\. (\d+)", card.locator(".lvo-card-meta").inner_text()).group(1)
         link = card.locator("a.lvo-source").get_attribute("href")
         assert link == f"/quelle/praxisbeispiele-mitteldeutschland.pdf#page={page_number}"
-    assert card.locator("mark").count() >= 1
+    assert any(card.locator("mark").count() >= 1 for card in pdf_cards), "query terms are highlighted"
     response = page.request.get(server + link.lstrip("/").split("#")[0])
     assert response.ok and response.body()[:5] == b"%PDF-"
     shoot(page, "desktop-antwort")
