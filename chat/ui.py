@@ -115,7 +115,7 @@ class ChatHandlers:
         """Ranked, cited passages for a query; the same JSON as `lvo ask --json`. Filters are optional."""
         query = (query or "").strip()
         if query_problem(query):
-            return {"query": query, "passages": []}
+            return {"query": query, "passages": [], "answer": []}
         filters = as_filters(kommune, bundesland, typ, year_from, year_to)
         return self.searcher.search(query, max(1, min(int(top_k), 50)), filters=filters).to_json()
 
