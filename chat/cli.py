@@ -125,6 +125,9 @@ def format_result(result: SearchResult) -> str:
     if not result.hits:
         return "Dazu habe ich in den Dokumenten nichts gefunden."
     blocks = []
+    if result.answer:
+        answer = " ".join(f"{sentence.text} [{sentence.rank}]" for sentence in result.answer)
+        blocks.append(textwrap.fill("Antwort: " + answer, width=100))
     for hit in result.hits:
         page = f", S. {hit.page}" if hit.page else ""
         body = textwrap.indent(textwrap.fill(hit.text, width=100), "    ")

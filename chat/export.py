@@ -7,9 +7,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from chat.answer import AnswerSentence
 from chat.render import NO_SENTENCE, NOTHING_FOUND, page_label
-from index import Hit
+from index import AnswerSentence, Hit
 
 
 @dataclass(frozen=True)

@@ -10,10 +10,10 @@ import html
 import re
 from urllib.parse import quote
 
-from chat.answer import AnswerSentence, Span
-from index import Hit, SearchResult, analyze
+from index import AnswerSentence, Hit, SearchResult, Span, analyze
 
 NOTHING_FOUND = "Dazu habe ich in den Dokumenten nichts gefunden."
+SHOW_ANYWAY = "Trotzdem ähnlichste Stellen zeigen"
 NO_SENTENCE = "Kein einzelner Satz beantwortet die Frage wörtlich; die passendsten Belegstellen:"
 _WORD = re.compile(r"\w+")
 
@@ -92,15 +92,43 @@ def searched_note(searched: str) -> str:
     return f'<div class="lvo-searched">Gesucht wurde: „{html.escape(searched)}“</div>'
 
 
-def reply(result: SearchResult, sentences: list[AnswerSentence] | None = None, searched: str | None = None,
-          turn: int = 0) -> str:
-    """The assistant's message: what was searched, answer sentences with markers, then the cited passages."""
+def document_label(hit: Hit) -> str:
+    """How the overview names a passage's origin: its commune where known, else its document title."""
+    return str(hit.metadata.get("kommune") or hit.title or hit.source)
+
+
+def sources_overview(hits: list[Hit], turn: int = 0) -> str:
+    """„Dresden · 2 Stellen, Leipzig · 1 Stelle“: where the passages come from, each a link to its first card."""
+    first: dict[str, int] = {}
+    counts: dict[str, int] = {}
+    for hit in hits:
+        label = document_label(hit)
+        first.setdefault(label, hit.rank)
+        counts[label] = counts.get(label, 0) + 1
+    entries = [f'<a class="lvo-origin" href="#{card_id(turn, first[label])}">{html.escape(label)}</a> · '
+               f'{count} {"Stelle" if count == 1 else "Stellen"}' for label, count in counts.items()]
+    return f'<div class="lvo-sources">Belegstellen aus: {", ".join(entries)}</div>'
+
+
+def cards_html(result_hits: list[Hit], query: str, turn: int, sentences: list[AnswerSentence]) -> str:
+    spans = {hit.rank: [s.span for s in sentences if s.rank == hit.rank] for hit in result_hits}
+    return "".join(card(hit, query, turn, spans[hit.rank]) for hit in result_hits)
+
+
+def reply(result: SearchResult, searched: str | None = None, turn: int = 0) -> str:
+    """The assistant's message: what was searched, answer sentences with markers, where the passages come
+    from, then the cited passages. When the search abstains: a plain „nothing found“, and the closest passages
+    behind a collapsed, labelled switch."""
     note = searched_note(searched or result.query)
     if not result.hits:
-        return f'<div class="lvo-reply">{note}<div class="lvo-nothing">{NOTHING_FOUND}</div></div>'
-    spans = {hit.rank: [s.span for s in sentences or [] if s.rank == hit.rank] for hit in result.hits}
+        nearest = ""
+        if result.withheld:
+            nearest = (f'<details class="lvo-nearest"><summary>{SHOW_ANYWAY}</summary>'
+                       f'<div class="lvo-cards">{cards_html(result.withheld, result.query, turn, [])}</div></details>')
+        return f'<div class="lvo-reply">{note}<div class="lvo-nothing">{NOTHING_FOUND}</div>{nearest}</div>'
+    sentences = result.answer
     answer = answer_html(sentences, turn) if sentences else f'<div class="lvo-answer">{NO_SENTENCE}</div>'
-
-    cards = "".join(card(hit, result.query, turn, spans[hit.rank]) for hit in result.hits)
+    cards = cards_html(result.hits, result.query, turn, sentences)
     heading = '<div class="lvo-cards-title">Belegstellen</div>'
-    return f'<div class="lvo-reply">{note}{answer}{heading}<div class="lvo-cards">{cards}</div></div>'
+    overview = sources_overview(result.hits, turn)
+    return f'<div class="lvo-reply">{note}{answer}{heading}{overview}<div class="lvo-cards">{cards}</div></div>'

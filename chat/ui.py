@@ -12,7 +12,6 @@ from typing import Any
 
 import gradio as gr
 
-from chat.answer import extract_answer
 from chat.export import Turn, write_export
 from chat.followup import contextual_query
 from chat.limits import MAX_QUERY_CHARS, UPLOAD_TYPES, query_problem
@@ -35,6 +34,10 @@ CSS = """
 .lvo-card-text {overflow-wrap: anywhere; max-height: 9.5em; overflow-y: auto;}
 .lvo-quoted {text-decoration: underline; text-decoration-color: var(--color-accent); text-underline-offset: 3px;}
 .lvo-marker {font-weight: bold; color: var(--color-accent);}
+.lvo-sources {font-size: 0.9em; margin: 2px 0 4px;}
+.lvo-origin {color: var(--color-accent);}
+.lvo-nearest {margin-top: 8px;}
+.lvo-nearest summary {cursor: pointer; font-size: 0.9em;}
 #lvo-chat {min-height: 320px;}
 @media (max-width: 640px) { #lvo-chat {height: 62vh !important;} }
 """
@@ -128,7 +131,7 @@ class ChatHandlers:
         """Ranked, cited passages for a query; the same JSON as `lvo ask --json`. Filters are optional."""
         query = (query or "").strip()
         if query_problem(query):
-            return {"query": query, "passages": []}
+            return {"query": query, "passages": [], "answer": []}
         filters = as_filters(kommune, bundesland, typ, year_from, year_to)
         return self.searcher.search(query, max(1, min(int(top_k), 50)), filters=filters).to_json()
 
@@ -144,10 +147,9 @@ class ChatHandlers:
         searched = contextual_query(message, previous, self.names())
         choice = FilterChoice(kommune, bundesland, typ, year_from, year_to)
         result = self.searcher.search(searched, int(top_k), filters=choice.filters())
-        sentences = extract_answer(searched, result.hits)
-        turn = Turn(message, searched, sentences, result.hits, choice.describe())
+        turn = Turn(message, searched, result.answer, result.hits, choice.describe())
         turns = [*turns, turn]
-        content = reply(result, sentences, searched, turn=len(turns))
+        content = reply(result, searched, turn=len(turns))
         history = [*history, {"role": "user", "content": message}, {"role": "assistant", "content": content}]
         return "", history, turns, self.export(turns, session)
 

@@ -2,7 +2,7 @@
 
 from eval.datasets import EvalDataError, EvalSet, load_beir, load_gold
 from eval.report import format_table, write_misses
-from eval.runner import EvalResult, evaluate, prepare_index
+from eval.runner import EvalResult, answer_found, evaluate, prepare_index
 
-__all__ = ["EvalDataError", "EvalResult", "EvalSet", "evaluate", "format_table", "load_beir", "load_gold",
-           "prepare_index", "write_misses"]
+__all__ = ["EvalDataError", "EvalResult", "EvalSet", "answer_found", "evaluate", "format_table", "load_beir",
+           "load_gold", "prepare_index", "write_misses"]

@@ -12,9 +12,10 @@ import numpy as np
 
 from core import Settings
 from eval.datasets import EvalSet, Question, Relevant, normalize
-from index import Hit, Index, Progress, Searcher, corpus_key, make_embedder, sync
+from index import Hit, Index, Progress, Searcher, SearchResult, corpus_key, make_embedder, sentence_spans, sync
 
 DEPTH = 10
+ANSWER_DEPTH = 5  # answer_reachable: the gold answer lies inside a sentence of this many passages
 
 
 @dataclass
@@ -31,7 +32,8 @@ class EvalResult:
 
 def prepare_index(evalset: EvalSet, settings: Settings, cache_root: Path, progress: Progress | None = None) -> Path:
     """A throwaway index for the gold set's corpus, cached by corpus content and index settings."""
-    folder = cache_root / f"{evalset.name}-{corpus_key(evalset.corpus_root, settings, evalset.corpus_files)}"
+    label = evalset.name if evalset.corpus_files else evalset.corpus_root.name  # gold sets share their corpus
+    folder = cache_root / f"{label}-{corpus_key(evalset.corpus_root, settings, evalset.corpus_files)}"
     corpus = evalset.corpus_root
     if evalset.corpus_files:  # index only the corpus file of a BEIR folder, not its queries
         corpus = folder / "corpus"
@@ -72,40 +74,85 @@ def _score_query(question: Question, hits: list[Hit]) -> dict[str, float]:
     return scores
 
 
+def same_text(text: str) -> str:
+    return " ".join(text.lower().split())
+
+
+def answer_found(sentence: str, answers: tuple[str, ...]) -> bool:
+    """A gold answer string inside `sentence`, compared case-insensitively after collapsing white space."""
+    return any(same_text(answer) in same_text(sentence) for answer in answers)
+
+
+@dataclass
+class _Tally:
+    per_query: list[dict[str, float]] = field(default_factory=list)
+    page_hits: list[float] = field(default_factory=list)
+    abstained_answerable: int = 0
+    abstained_off_topic: int = 0
+    with_answers: int = 0  # answerable questions that have gold answer strings
+    reachable: int = 0
+    first: int = 0
+    anywhere: int = 0
+    answer_words: list[int] = field(default_factory=list)
+
+
 def evaluate(searcher: Searcher, evalset: EvalSet, mode: str) -> EvalResult:
-    per_query: list[dict[str, float]] = []
-    latencies, page_hits, abstained_answerable, abstained_off_topic = [], [], 0, 0
-    misses = []
+    tally, latencies, misses = _Tally(), [], []
     for question in evalset.questions:
         started = time.perf_counter()
-        hits = searcher.search(question.text, DEPTH, mode=mode).hits
+        result = searcher.search(question.text, DEPTH, mode=mode)
         latencies.append((time.perf_counter() - started) * 1000)
+        hits = result.hits
         if question.off_topic:
-            abstained_off_topic += not hits
+            tally.abstained_off_topic += not hits
             if hits:
-                misses.append(_miss(question, hits, "off-topic, nicht abgelehnt"))
+                misses.append(_miss(question, result, "off-topic, nicht abgelehnt"))
             continue
-        abstained_answerable += not hits
+        tally.abstained_answerable += not hits
         scores = _score_query(question, hits)
-        per_query.append(scores)
+        tally.per_query.append(scores)
         if any(rel.page is not None for rel in question.relevant):
-            page_hits.append(1.0 if hits and any(_matches(hits[0], rel) for rel in question.relevant) else 0.0)
+            tally.page_hits.append(1.0 if hits and any(_matches(hits[0], rel) for rel in question.relevant) else 0.0)
+        answer_missed = bool(question.answers) and not _score_answer(question, result, tally)
         if scores["recall@10"] < 1:
-            misses.append(_miss(question, hits, "abgelehnt" if not hits else "nicht in den ersten 10"))
-    return EvalResult(mode, len(evalset.questions), _aggregate(per_query, page_hits, abstained_answerable,
-                      abstained_off_topic, evalset), _percentiles(latencies), misses)
+            misses.append(_miss(question, result, "abgelehnt" if not hits else "nicht in den ersten 10"))
+        elif answer_missed:
+            misses.append(_miss(question, result, "Antwort nicht im ersten Satz"))
+    return EvalResult(mode, len(evalset.questions), _aggregate(tally, evalset), _percentiles(latencies), misses)
 
 
-def _aggregate(per_query: list[dict[str, float]], page_hits: list[float], abstained_answerable: int,
-               abstained_off_topic: int, evalset: EvalSet) -> dict[str, float]:
+def _score_answer(question: Question, result: SearchResult, tally: _Tally) -> bool:
+    """Count the answer metrics of one question; False when its reachable gold answer is not in the first
+    sentence shown."""
+    tally.with_answers += 1
+    if result.answer:
+        tally.answer_words.append(sum(len(sentence.text.split()) for sentence in result.answer))
+    reachable = any(answer_found(hit.text[span.start:span.end], question.answers)
+                    for hit in result.hits[:ANSWER_DEPTH] for span in sentence_spans(hit.text))
+    if not reachable:
+        return True
+    tally.reachable += 1
+    first = bool(result.answer) and answer_found(result.answer[0].text, question.answers)
+    tally.first += first
+    tally.anywhere += any(answer_found(sentence.text, question.answers) for sentence in result.answer)
+    return first
+
+
+def _aggregate(tally: _Tally, evalset: EvalSet) -> dict[str, float]:
     names = ("recall@1", "recall@5", "recall@10", "mrr@10", "ndcg@10")
+    per_query = tally.per_query
     metrics = {name: round(float(np.mean([q[name] for q in per_query])) if per_query else 0.0, 4) for name in names}
-    if page_hits:
-        metrics["page_accuracy@1"] = round(float(np.mean(page_hits)), 4)
+    if tally.page_hits:
+        metrics["page_accuracy@1"] = round(float(np.mean(tally.page_hits)), 4)
     off_topic = sum(q.off_topic for q in evalset.questions)
     if off_topic:
-        metrics["abstain_accuracy"] = round(abstained_off_topic / off_topic, 4)
-    metrics["false_abstain_rate"] = round(abstained_answerable / max(1, len(per_query)), 4)
+        metrics["abstain_accuracy"] = round(tally.abstained_off_topic / off_topic, 4)
+    metrics["false_abstain_rate"] = round(tally.abstained_answerable / max(1, len(per_query)), 4)
+    if tally.with_answers:
+        metrics["answer@1"] = round(tally.first / max(1, tally.reachable), 4)
+        metrics["answer@any"] = round(tally.anywhere / max(1, tally.reachable), 4)
+        metrics["answer_reachable"] = round(tally.reachable / tally.with_answers, 4)
+        metrics["answer_words"] = round(float(np.mean(tally.answer_words)) if tally.answer_words else 0.0, 1)
     return metrics
 
 
@@ -115,8 +162,11 @@ def _percentiles(latencies: list[float]) -> dict[str, float]:
     return {"p50": round(float(np.percentile(latencies, 50)), 1), "p95": round(float(np.percentile(latencies, 95)), 1)}
 
 
-def _miss(question: Question, hits: list[Hit], why: str) -> dict:
+def _miss(question: Question, result: SearchResult, why: str) -> dict:
+    hits = result.hits
+    gold = {"answers": list(question.answers)} if question.answers else {}
     return {"id": question.id, "question": question.text, "why": why,
-            "relevant": [vars(rel) for rel in question.relevant],
+            "relevant": [vars(rel) for rel in question.relevant], **gold,
+            "answer": [sentence.to_json() for sentence in result.answer],
             "results": [{"rank": h.rank, "source": h.source, "page": h.page, "score": round(h.score, 4),
                          "text": h.text[:300]} for h in hits]}

@@ -5,6 +5,8 @@ sentence splitting, the supported file types), so that they never reach below th
 """
 
 from embed import Embedder, EmbedderError, make_embedder
+from index.abstain import AbstainRule, Evidence
+from index.answer import AnswerSentence, AnswerWeights, Span, sentence_spans
 from index.catalog import Filters
 from index.indexer import IngestReport, Progress, corpus_key, rebuild, sync
 from index.keywords import analyze
@@ -14,8 +16,12 @@ from ingest import SUPPORTED_SUFFIXES, join_hyphenated, split_sentences
 
 __all__ = [
     "SUPPORTED_SUFFIXES",
+    "AbstainRule",
+    "AnswerSentence",
+    "AnswerWeights",
     "Embedder",
     "EmbedderError",
+    "Evidence",
     "Filters",
     "Hit",
     "Index",
@@ -24,11 +30,13 @@ __all__ = [
     "Progress",
     "SearchResult",
     "Searcher",
+    "Span",
     "analyze",
     "corpus_key",
     "join_hyphenated",
     "make_embedder",
     "rebuild",
+    "sentence_spans",
     "split_sentences",
     "sync",
 ]

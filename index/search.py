@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
 from core import Settings
-from index.abstain import Abstention
+from index.abstain import CLOSEST, EVIDENCE_PASSAGES, PREFIX_LETTERS, AbstainRule, Abstention, Evidence
+from index.answer import ANSWER_PASSAGES, AnswerSentence, AnswerWeights, Candidate, candidates, pick, term_rarity
 from index.catalog import Filters, StoredChunk
 from index.keywords import analyze
 from index.store import Index
-from index.vectors import closest_cosines
+from index.vectors import closest_cosines, row_cosines
 
 
 @dataclass(frozen=True)
@@ -37,9 +38,22 @@ class Hit:
 class SearchResult:
     query: str
     hits: list[Hit]
+    answer: list[AnswerSentence] = field(default_factory=list)  # best first; empty when abstaining
+    evidence: Evidence | None = None
+    withheld: list[Hit] = field(default_factory=list)  # the closest passages when abstaining, not shown by default
 
     def to_json(self) -> dict[str, object]:
-        return {"query": self.query, "passages": [hit.to_json() for hit in self.hits]}
+        return {"query": self.query, "passages": [hit.to_json() for hit in self.hits],
+                "answer": [sentence.to_json() for sentence in self.answer]}
+
+
+@dataclass(frozen=True)
+class _Ranking:
+    scored: list[tuple[int, float]]  # (chunk id, score), best first
+    dense: list[float]  # dense cosines, best first (none in bm25 mode)
+    passage_cosines: dict[int, float]  # chunk id -> cosine, for every candidate
+    dense_ids: list[int]
+    keyword_ids: list[int]
 
 
 def _zscores(values: np.ndarray) -> np.ndarray:
@@ -56,17 +70,25 @@ class FusionWeights:
     sentence: float = Settings.sentence_weight  # cosine of the question to the passage's closest sentence
 
 
+DOCUMENT_PENALTY = 0.3  # see `diverse`
+
+
 class Searcher:
     """Answers queries against one index; safe to share between threads."""
 
     def __init__(self, index: Index, *, mode: str = Settings.search_mode, weights: FusionWeights = FusionWeights(),
-                 abstain_sigma: float = Settings.abstain_sigma, candidates: int = 50, sentence_candidates: int = 30):
+                 abstain: AbstainRule = AbstainRule(), abstain_sigma: float | None = None,
+                 candidates: int = 50, sentence_candidates: int = 30,
+                 answer_weights: AnswerWeights = AnswerWeights(), document_penalty: float = DOCUMENT_PENALTY):
         self.index = index
         self.mode = mode
         self.weights = weights
         self.candidates = candidates
         self.sentence_candidates = sentence_candidates
-        self.abstention = Abstention(index.embedder, abstain_sigma)
+        self.abstention = Abstention(index.embedder, replace(abstain, sigma=abstain_sigma) if abstain_sigma is not None
+                                     else abstain)
+        self.answer_weights = answer_weights
+        self.document_penalty = document_penalty
         self._lock = threading.Lock()
 
     @classmethod
@@ -82,34 +104,68 @@ class Searcher:
             if self.index.vectors is None or not len(self.index.vectors):
                 return SearchResult(query, [])
             terms = analyze(query)
-            scored, cosines = self._rank(terms, query_vector, filters, mode, max(self.candidates, top_k))
-            if cosines and self._unrelated(terms, cosines):
-                return SearchResult(query, [])
-            best = scored[:top_k]
-            stored = self.index.catalog.chunks(chunk_id for chunk_id, _ in best)
-        hits = [_hit(rank, score, stored[chunk_id]) for rank, (chunk_id, score) in enumerate(best, start=1)
-                if chunk_id in stored]
-        return SearchResult(query, hits)
+            ranking = self._rank(terms, query_vector, filters, mode, max(self.candidates, top_k))
+            pool = ranking.scored[:max(self.candidates, top_k)]
+            stored = self.index.catalog.chunks(chunk_id for chunk_id, _ in pool)
+            best = diverse(pool, {i: chunk.source for i, chunk in stored.items()}, top_k, self.document_penalty)
+            hits = [_hit(rank, score, stored[chunk_id]) for rank, (chunk_id, score) in enumerate(best, start=1)
+                    if chunk_id in stored]
+            found = self._answer_candidates(query, terms, query_vector, hits, ranking)
+            evidence = self._evidence(terms, query_vector, hits, ranking, found)
+        answer = pick(found, self.answer_weights)
+        if query_vector is not None and self.abstention.should_abstain(evidence):
+            return SearchResult(query, [], [], evidence, withheld=hits)
+        return SearchResult(query, hits, answer, evidence)
 
-    def _unrelated(self, terms: list[str], cosines: list[float]) -> bool:
-        level = self.abstention.null_level(self.index.vectors, self.index.generation)
-        return self.abstention.should_abstain(self.index.keywords, terms, cosines, level)
+    def _answer_candidates(self, query: str, terms: list[str], query_vector: np.ndarray | None, hits: list[Hit],
+                           ranking: _Ranking) -> list[Candidate]:
+        shown = hits[:ANSWER_PASSAGES]
+        packed = self.index.catalog.sentence_vectors([hit.chunk_id for hit in shown]) if query_vector is not None \
+            else {}
+        passages = []
+        for hit in shown:
+            if hit.chunk_id in packed:
+                cosines = row_cosines(packed[hit.chunk_id], query_vector)
+            else:  # a passage of one sentence: its own vector is that sentence's
+                cosines = np.array([ranking.passage_cosines.get(hit.chunk_id, 0.0)], dtype=np.float32)
+            passages.append((hit.rank, hit.text, cosines))
+        return candidates(query, term_rarity(terms, self._idf(terms)), passages)
+
+    def _idf(self, terms: list[str]) -> dict[str, float]:
+        keywords = self.index.keywords
+        return {term: float(keywords.idf[keywords.columns[term]]) for term in terms if term in keywords.columns}
+
+    def _evidence(self, terms: list[str], query_vector: np.ndarray | None, hits: list[Hit], ranking: _Ranking,
+                  found: list[Candidate]) -> Evidence:
+        level = self.abstention.null_level(self.index, self.index.generation) if query_vector is not None else None
+        rarity = term_rarity(terms, self._idf(terms))
+        known = {term for term in rarity if self.index.keywords.known(term, PREFIX_LETTERS)}
+        top_terms = set().union(*(set(analyze(hit.text)) for hit in hits[:EVIDENCE_PASSAGES])) if hits else set()
+        total = sum(rarity.values()) or 1.0
+        return Evidence(
+            passage=float(np.mean(ranking.dense[:CLOSEST])) if ranking.dense else 0.0,
+            sentence=max((c.cosine for c in found), default=0.0),
+            coverage=sum(w for t, w in rarity.items() if t in top_terms) / total,
+            known=len(known) / max(1, len(rarity)),
+            agree=bool(ranking.dense_ids and ranking.keyword_ids and ranking.dense_ids[0] in ranking.keyword_ids[:10]),
+            level=level, candidates=tuple(found))
 
     def _rank(self, terms: list[str], query_vector: np.ndarray | None, filters: Filters, mode: str,
-              depth: int) -> tuple[list[tuple[int, float]], list[float]]:
-        """Ranked (chunk id, score) pairs, and the dense cosines, best first (none in bm25 mode)."""
+              depth: int) -> _Ranking:
+        """Ranked (chunk id, score) pairs, best first, with what the abstention and the answer need."""
         allowed = np.asarray(self.index.catalog.filtered_chunk_ids(filters), dtype=np.int64) if filters else None
         if allowed is not None and not len(allowed):
-            return [], []
+            return _Ranking([], [], {}, [], [])
         keyword = dict(self.index.keywords.search(terms, depth, allowed))
         if mode == "bm25":
-            return _by_score(keyword), []
+            return _Ranking(_by_score(keyword), [], {}, [], list(keyword))
         scores, ids = self.index.vectors.search(query_vector[None, :], depth, allowed)
         dense = {int(i): float(s) for i, s in zip(ids[0], scores[0]) if i >= 0}
         cosines = list(dense.values())  # FAISS order: best first
+        dense_ids = list(dense)
         if mode == "dense":
-            return _by_score(dense), cosines
-        return self._fuse(query_vector, dense, keyword), cosines
+            return _Ranking(_by_score(dense), cosines, dense, dense_ids, list(keyword))
+        return _Ranking(self._fuse(query_vector, dense, keyword), cosines, dense, dense_ids, list(keyword))
 
     def _fuse(self, query_vector: np.ndarray, dense: dict[int, float],
               keyword: dict[int, float]) -> list[tuple[int, float]]:
@@ -136,6 +192,27 @@ class Searcher:
         if having:
             closest[having] = closest_cosines([packed[ids[position]] for position in having], query_vector)
         return closest
+
+
+def diverse(scored: list[tuple[int, float]], sources: dict[int, str], top_k: int,
+            penalty: float) -> list[tuple[int, float]]:
+    """The `top_k` best of `scored` when each passage loses `penalty` standard deviations of the candidates'
+    scores per better passage already taken from its document: a long document keeps its places only while
+    the other documents are clearly less relevant. Scores stay as they were; only the order changes."""
+    if penalty <= 0 or len(scored) <= 1:
+        return scored[:top_k]
+    spread = float(np.std([score for _, score in scored])) or 1.0
+    remaining = list(scored)
+    taken: list[tuple[int, float]] = []
+    per_document: dict[str, int] = {}
+    while remaining and len(taken) < top_k:
+        best = max(range(len(remaining)), key=lambda position: remaining[position][1] - penalty * spread
+                   * per_document.get(sources.get(remaining[position][0], ""), 0))
+        chunk_id, score = remaining.pop(best)
+        taken.append((chunk_id, score))
+        source = sources.get(chunk_id, "")
+        per_document[source] = per_document.get(source, 0) + 1
+    return taken
 
 
 def _by_score(scores: dict[int, float]) -> list[tuple[int, float]]:

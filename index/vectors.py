@@ -236,3 +236,12 @@ def closest_cosines(packed: list[bytes], query: np.ndarray) -> np.ndarray:
     codes = np.concatenate([np.frombuffer(blob, dtype=np.int8, offset=4 * n) for blob, n in zip(packed, counts)])
     cosines = (codes.reshape(-1, dim).astype(np.float32) @ query) * scales
     return np.maximum.reduceat(cosines, np.cumsum([0, *counts[:-1]]))
+
+
+def row_cosines(blob: bytes, query: np.ndarray) -> np.ndarray:
+    """The cosine of each row of one `pack_int8` matrix to `query`."""
+    dim = len(query)
+    count = len(blob) // (4 + dim)
+    scales = np.frombuffer(blob, dtype="<f4", count=count)
+    codes = np.frombuffer(blob, dtype=np.int8, offset=4 * count).reshape(count, dim)
+    return (codes.astype(np.float32) @ query) * scales

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from chat.answer import extract_answer, sentence_spans
 from chat.export import Turn, conversation_markdown
 from chat.followup import contextual_query
 from chat.render import reply
 from chat.upload import place, safe_name
-from index import Hit, SearchResult
+from index import AnswerSentence, Hit, SearchResult, sentence_spans
 
 PASSAGE = ("Dresden richtete 2010 ein Bildungsbüro ein, z. B. mit einer Stabsstelle. Die Bildungsberatung "
            "wurde an 3. Stelle genannt.\nÜberschrift ohne Punkt\nDie Beratung der Eltern erfolgt in Stadtteilen.")
@@ -27,21 +26,30 @@ def test_sentences_are_exact_substrings_and_respect_abbreviations():
     assert "Überschrift ohne Punkt" in sentences
 
 
-def test_answer_quotes_matching_sentences_with_their_passage_rank():
-    hits = [hit(1, "Das Wetter war schön. Niemand sprach über Schulen."), hit(2, PASSAGE)]
-    answer = extract_answer("Wie hat Dresden die Bildungsberatung organisiert?", hits)
-    assert answer and all(sentence.rank == 2 and sentence.text in PASSAGE for sentence in answer)
-    assert "Überschrift ohne Punkt" not in [sentence.text for sentence in answer]
-    assert extract_answer("Wie backe ich Brot?", hits) == []
+def quoted(hit: Hit, number: int) -> AnswerSentence:
+    span = sentence_spans(hit.text)[number]
+    return AnswerSentence(hit.text[span.start:span.end], hit.rank, span)
 
 
 def test_reply_escapes_documents_and_links_markers_to_cards():
     text = "Der Code <script>alert(1)</script> der Bildungsberatung steht hier als Text."
-    result = SearchResult("Bildungsberatung", [hit(1, text)])
-    html = reply(result, extract_answer("Bildungsberatung", result.hits), turn=3)
+    passage = hit(1, text)
+    html = reply(SearchResult("Bildungsberatung", [passage], [quoted(passage, 0)]), turn=3)
     assert "<script>" not in html and "&lt;script&gt;" in html
     assert 'href="#beleg-3-1"' in html and 'id="beleg-3-1"' in html
-    assert "nichts gefunden" in reply(SearchResult("Brot", []), [])
+    assert "nichts gefunden" in reply(SearchResult("Brot", []))
+
+
+def test_reply_names_the_documents_above_the_cards_and_hides_withheld_passages():
+    hits = [Hit(rank, 1.0, rank, f"{name}.md", f"Titel {name}", None, None, PASSAGE, "", {"kommune": name})
+            for rank, name in enumerate(["Dresden", "Leipzig", "Dresden"], start=1)]
+    html = reply(SearchResult("Bildungsberatung", hits, [quoted(hits[0], 0)]), turn=2)
+    assert ('<a class="lvo-origin" href="#beleg-2-1">Dresden</a> · 2 Stellen, '
+            '<a class="lvo-origin" href="#beleg-2-2">Leipzig</a> · 1 Stelle') in html
+    assert html.index("lvo-sources") < html.index('class="lvo-card"')
+    silent = reply(SearchResult("Wer wurde 2014 Fußball-Weltmeister?", [], withheld=hits))
+    assert "nichts gefunden" in silent and "<details" in silent and "Trotzdem ähnlichste Stellen zeigen" in silent
+    assert "nichts gefunden" in silent and "<details" not in reply(SearchResult("Brot", []))
 
 
 def test_follow_up_replaces_the_commune():
@@ -69,7 +77,7 @@ def test_upload_names_are_sanitized_and_never_overwrite(tmp_path: Path):
 
 def test_export_keeps_answers_and_citations():
     passage = hit(1, PASSAGE, source="dresden.md")
-    answer = extract_answer("Bildungsberatung Dresden", [passage])
+    answer = [quoted(passage, 1)]
     markdown = conversation_markdown([Turn("Und in Dresden?", "Bildungsberatung Dresden", answer, [passage]),
                                       Turn("Wie backe ich Brot?", "Wie backe ich Brot?")])
     assert "## Frage 1: Und in Dresden?" in markdown and "Gesucht wurde: „Bildungsberatung Dresden“" in markdown

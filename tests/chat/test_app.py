@@ -21,7 +21,7 @@ def server(sample_server: Server) -> str:
 def test_search_endpoint_returns_the_ask_json_schema(server: str):
     client = Client(server, verbose=False)
     result = client.predict("Welche Strukturen wurden in Dresden etabliert?", 3, api_name="/search")
-    assert set(result) == {"query", "passages"}
+    assert set(result) == {"query", "passages", "answer"}
     assert len(result["passages"]) == 3
     assert set(result["passages"][0]) == {"rank", "score", "source", "title", "page", "text", "chunk_id"}
     assert result["passages"][0]["source"] == "transmit-lvo-kommunen-im-transfer.txt"
@@ -41,7 +41,7 @@ def test_search_endpoint_takes_optional_filters(server: str):
     client = Client(server, verbose=False)
     result = client.predict("Wie wurde die Bildungsberatung organisiert?", 5, "Leipzig", "", "", None, None,
                             api_name="/search")
-    assert set(result) == {"query", "passages"}
+    assert set(result) == {"query", "passages", "answer"}
     assert result["passages"]
     assert {passage["source"] for passage in result["passages"]} == {"leipzig-leitlinien-zweck-zielsystem.md"}
     assert set(result["passages"][0]) == {"rank", "score", "source", "title", "page", "text", "chunk_id"}

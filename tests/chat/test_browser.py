@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO, Servers, copy_sample, make_pdf, run_lvo
+from tests.conftest import REPO, Server, Servers, copy_sample, make_pdf, run_lvo
 
 sync_api = pytest.importorskip("playwright.sync_api")
 
@@ -30,6 +30,12 @@ HOSTILE = ("Sicherheitsprotokoll der Testkommune Skriptingen. Das Sicherheitspro
            "'img'\"> als reinen Text. Das Sicherheitsprotokoll wurde im Jahr 2013 von der Testkommune beschlossen.\n")
 UPLOADED = ("Die Gemeinde Quellenfeld betreibt seit 2014 einen Bildungskompass für Zugewanderte. Der Bildungskompass "
             "von Quellenfeld bündelt Beratung, Sprachkurse und Patenschaften an einem Ort.\n")
+SHOW_FIRST_REPLY = """() => {
+  const first = document.querySelector('#lvo-chat .lvo-reply');
+  let box = first && first.parentElement;
+  while (box && box.scrollHeight <= box.clientHeight + 1) box = box.parentElement;
+  if (first && box) box.scrollTop += first.getBoundingClientRect().top - box.getBoundingClientRect().top - 60;
+}"""
 pytestmark = [pytest.mark.slow,  # a browser and a server
               pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian-Chromium fehlt: apt-get install chromium")]
 
@@ -118,7 +124,7 @@ def test_answer_with_markers_cards_and_page_links(page, server: str):
         page_number = re.search(r"S\. (\d+)", card.locator(".lvo-card-meta").inner_text()).group(1)
         link = card.locator("a.lvo-source").get_attribute("href")
         assert link == f"/quelle/praxisbeispiele-mitteldeutschland.pdf#page={page_number}"
-    assert card.locator("mark").count() >= 1
+    assert any(card.locator("mark").count() >= 1 for card in pdf_cards), "query terms are highlighted"
     response = page.request.get(server + link.lstrip("/").split("#")[0])
     assert response.ok and response.body()[:5] == b"%PDF-"
     shoot(page, "desktop-antwort")
@@ -161,7 +167,7 @@ def test_follow_up_searches_in_context(page):
 def test_off_topic_question_shows_no_cards(page):
     reply = ask(page, "Wie backe ich Brot?")
     assert "Dazu habe ich in den Dokumenten nichts gefunden" in reply.inner_text()
-    assert reply.locator(".lvo-card").count() == 0
+    assert reply.locator(".lvo-card:visible").count() == 0
     assert reply.locator(".lvo-ref").count() == 0
 
 
@@ -210,3 +216,37 @@ def test_upload_indexes_new_files_and_names_failures(page, corpus_dir: Path, tmp
     assert_traceable(reply)
     assert "quellenfeld-" in reply.locator(".lvo-card-meta").first.inner_text()
     assert "Quellenfeld" in reply.locator(".lvo-answer").inner_text()
+
+
+@pytest.fixture(scope="module")
+def default_server(sample_server: Server) -> str:
+    """`make run`'s setting: the whole sample corpus with the default model."""
+    return sample_server.url
+
+
+def test_default_answer_starts_with_the_organisation_and_off_topic_stays_silent(browser, default_server: str):
+    context = browser.new_context(viewport=DESKTOP, locale="de-DE")
+    page = context.new_page()
+    page.goto(default_server, wait_until="load")
+    page.wait_for_selector("#lvo-frage textarea")
+    reply = ask(page, "Wie hat Dresden die Bildungsberatung organisiert?")
+    first = normalized(reply.locator(".lvo-sentence").first.inner_text())
+    assert "Dresden" in first or "Bildungsberatung" in first, first
+    assert re.search(r"Beratung|Bildungsberatung|Anlaufstelle|Beratungsstelle", first), first
+    assert not re.search(r"\b(2009|2010)\b.*(startete|Start|beworben)", first), first
+    assert_traceable(reply)
+    origins = reply.locator(".lvo-sources a.lvo-origin")
+    assert origins.count() >= 2, "the passages come from several documents"
+    target = origins.first.get_attribute("href").removeprefix("#")
+    assert reply.locator(f'.lvo-card[id="{target}"]').count() == 1
+    silent = ask(page, "Wer wurde 2014 Fußball-Weltmeister?")
+    assert "Dazu habe ich in den Dokumenten nichts gefunden" in silent.inner_text()
+    assert silent.locator(".lvo-card:visible").count() == 0
+    shoot(page, "desktop-schweigen")
+    silent.locator("summary", has_text="Trotzdem ähnlichste Stellen zeigen").click()
+    assert silent.locator(".lvo-card:visible").count() >= 1
+    page.locator("#lvo-chat .lvo-reply").first.scroll_into_view_if_needed()
+    page.evaluate(SHOW_FIRST_REPLY)
+    page.wait_for_timeout(300)
+    shoot(page, "desktop-antwort-dresden")
+    context.close()

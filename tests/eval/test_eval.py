@@ -86,3 +86,22 @@ def test_bad_gold_input_is_a_clear_error(lvo, tmp_path: Path):
     assert missing.returncode == 2 and missing.stderr.startswith("Fehler: BEIR-Ordner")
     no_corpus = lvo("eval", "--gold", str(tmp_path / "q.jsonl"))
     assert no_corpus.returncode == 2 and "--corpus" in no_corpus.stderr
+
+
+def test_answer_metrics_from_an_answers_file_and_gold_answers(lvo, tmp_path: Path, minilm: str):
+    folder = beir_folder(tmp_path / "beir")
+    write_jsonl(folder / "answers.jsonl", [{"_id": "q1", "answers": ["2010"]},
+                                           {"_id": "q2", "answers": ["im  JAHR 2014"]},
+                                           {"_id": "q3", "answers": ["steht nirgends"]}])
+    report = tmp_path / "verfehlt.jsonl"
+    done = lvo("eval", "--beir", str(folder), "--json", "--report", str(report), "--model", minilm,
+               "--cache", str(tmp_path / "cache"))
+    assert done.returncode == 0, done.stderr
+    metrics = json.loads(done.stdout)["metrics"]
+    assert metrics["answer_reachable"] == round(2 / 3, 4), "q3's answer is in no passage; case and spaces ignored"
+    assert metrics["answer@1"] <= metrics["answer@any"] and metrics["answer_words"] > 0
+    missed = [json.loads(line) for line in report.read_text(encoding="utf-8").splitlines()]
+    assert all("answer" in m for m in missed)
+    bad = write_jsonl(tmp_path / "bad.jsonl", [{"id": "a", "question": "Wo?", "relevant": [], "answers": "x"}])
+    wrong = lvo("eval", "--gold", str(bad), "--corpus", str(tmp_path), "--model", minilm)
+    assert wrong.returncode == 2 and "answers" in wrong.stderr

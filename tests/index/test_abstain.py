@@ -33,14 +33,15 @@ def test_every_answerable_sample_question_is_answered(searcher: Searcher):
     assert answerable and all(searcher.search(question, 5).hits for question in answerable)
 
 
-def test_most_off_topic_questions_are_refused(searcher: Searcher):
+def test_off_topic_questions_are_refused(searcher: Searcher):
     off_topic = [q["question"] for q in gold_questions() if not q["relevant"]]
     refused = sum(not searcher.search(question, 5).hits for question in off_topic)
-    assert refused >= len(off_topic) // 2
+    assert refused >= len(off_topic) - 1
 
 
-def test_a_word_from_the_documents_is_enough_to_answer(searcher: Searcher):
-    assert searcher.search("Brot Kyffhäuserkreis", 5).hits
+def test_a_question_in_the_documents_words_is_answered_even_when_loosely_phrased(searcher: Searcher):
+    assert searcher.search("Kyffhäuserkreis Bildungsbericht", 5).hits
+    assert not searcher.search("Brot backen Sauerteig", 5).hits
 
 
 def test_negative_sigma_turns_abstention_off(sample_index: Path):

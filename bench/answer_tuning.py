@@ -1,0 +1,125 @@
+"""Tune the answer-sentence weights and the abstention rule on the public MLQA-de dev set.
+
+Runs every question once, keeps each search's candidate sentences and evidence, then scores a grid of
+settings without searching again. Off-topic questions: MLQA questions asked of `corpus/`, the sample set's
+questions asked of the MLQA paragraphs. Usage: `python bench/answer_tuning.py [--cache DIR]`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import pickle
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from core import load_settings
+from eval import answer_found, load_beir, load_gold, prepare_index
+from index import Index, Searcher, make_embedder
+from index.abstain import AbstainRule, Evidence
+from index.answer import AnswerWeights, pick
+
+REPO = Path(__file__).resolve().parent.parent
+SETS = REPO / "eval" / "sets"
+
+
+@dataclass
+class Asked:
+    set: str
+    question: str
+    answerable: bool
+    answers: tuple[str, ...]
+    evidence: Evidence
+    hits: int
+
+
+def run(searcher: Searcher, name: str, questions: list[tuple[str, bool, tuple[str, ...]]]) -> list[Asked]:
+    asked = []
+    for text, answerable, answers in questions:
+        result = searcher.search(text, 5)
+        asked.append(Asked(name, text, answerable, answers, result.evidence, len(result.hits or result.withheld)))
+    return asked
+
+
+def collect(cache: Path) -> list[Asked]:
+    settings = load_settings()
+    mlqa = load_beir(SETS / "mlqa-de-dev")
+    sample = load_gold(SETS / "sample-questions.jsonl", REPO / "corpus")
+    asked = []
+    with_answers = [(q.text, True, q.answers) for q in mlqa.questions]
+    for evalset, questions in ((mlqa, {"mlqa": with_answers,
+                                       "sample-vs-mlqa": [(q.text, False, ()) for q in sample.questions]}),
+                               (sample, {"mlqa-vs-corpus": [(q.text, False, ()) for q in mlqa.questions],
+                                         "sample": [(q.text, not q.off_topic, ()) for q in sample.questions]})):
+        index = Index.open(prepare_index(evalset, settings, cache), make_embedder(settings.model))
+        try:
+            searcher = Searcher(index, abstain=AbstainRule(sigma=-1))
+            for name, items in questions.items():
+                asked += run(searcher, name, items)
+        finally:
+            index.close()
+    return asked
+
+
+def answer_table(asked: list[Asked]) -> None:
+    mlqa = [a for a in asked if a.set == "mlqa" and any(answer_found(c.sentence.text, a.answers)
+                                                        for c in a.evidence.candidates)]
+    print(f"answer_reachable (candidates of the top-5 passages): {len(mlqa)}")
+    print(f"{'closeness':>9} {'coverage':>8} {'kind':>6} {'rank':>6} {'gap':>6} {'answer@1':>9} {'@any':>6} "
+          f"{'words':>6}")
+    rows = []
+    for closeness, coverage, kind, rank, gap in itertools.product(
+            (1.0,), (0.0, 0.02, 0.05, 0.1), (0.0, 0.02), (0.0, 0.01, 0.02), (0.0, 0.02, 0.04, 0.06, 0.1)):
+        weights = AnswerWeights(closeness, coverage, kind, rank, gap)
+        first = anywhere = words = 0
+        for a in mlqa:
+            shown = pick(list(a.evidence.candidates), weights)
+            first += answer_found(shown[0].text, a.answers)
+            anywhere += any(answer_found(s.text, a.answers) for s in shown)
+            words += sum(len(s.text.split()) for s in shown)
+        rows.append((closeness, coverage, kind, rank, gap, first / len(mlqa), anywhere / len(mlqa), words / len(mlqa)))
+    for row in rows:
+        print("{:9.2f} {:8.2f} {:6.2f} {:6.2f} {:6.2f} {:9.3f} {:6.3f} {:6.1f}".format(*row))
+
+
+def abstain_table(asked: list[Asked]) -> None:
+    groups = sorted({a.set for a in asked})
+    print("sets:", {g: sum(a.set == g for a in asked) for g in groups})
+    for g in groups:
+        for answerable in (True, False):
+            chosen = [a.evidence for a in asked if a.set == g and a.answerable == answerable and a.hits]
+            if chosen:
+                print(f"{g:16} {'answerable' if answerable else 'off-topic':10} passage_z "
+                      f"{np.percentile([e.passage_z for e in chosen], [1, 5, 50, 95, 99]).round(2)} sentence_z "
+                      f"{np.percentile([e.sentence_z for e in chosen], [1, 5, 50, 95, 99]).round(2)} coverage "
+                      f"{np.percentile([e.coverage for e in chosen], [1, 5, 50, 95, 99]).round(2)}")
+    print(f"{'sigma':>6} {'known':>6} " + " ".join(f"{g:>15}" for g in groups) + "   (share answered correctly)")
+    for sigma, known in itertools.product((1.0, 1.5, 1.6, 1.7, 2.0, 2.5), (0.0, 1.0, 2.0, 3.0, 4.0)):
+        rule = AbstainRule(sigma, known)
+        cells = []
+        for g in groups:
+            chosen = [a for a in asked if a.set == g]
+            wrong = sum((a.hits == 0 or rule.abstains(a.evidence)) == a.answerable for a in chosen)
+            cells.append(f"{1 - wrong / len(chosen):15.3f}")
+        print(f"{sigma:6.2f} {known:6.2f} " + " ".join(cells))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--cache", type=Path, default=Path.home() / ".cache" / "lvo" / "eval")
+    parser.add_argument("--saved", type=Path, help="pickle of the collected searches (made if missing)")
+    args = parser.parse_args()
+    if args.saved and args.saved.exists():
+        asked = pickle.loads(args.saved.read_bytes())
+    else:
+        asked = collect(args.cache)
+        if args.saved:
+            args.saved.write_bytes(pickle.dumps(asked))
+    answer_table(asked)
+    abstain_table(asked)
+
+
+if __name__ == "__main__":
+    main()
