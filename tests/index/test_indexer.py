@@ -143,18 +143,6 @@ def test_sentences_of_a_passage_get_their_own_vectors(tmp_path: Path, corpus: Pa
         index.close()
 
 
-def test_an_index_from_an_older_version_is_flagged(tmp_path: Path, corpus: Path, embedder):
-    directory = tmp_path / "index"
-    (corpus / "a.txt").write_text("Erster Text über Bildung in Dresden.", "utf-8")
-    ingest(directory, corpus, embedder)
-    index = Index.open(directory, embedder)
-    with index.catalog.transaction():
-        index.catalog._db.execute("DELETE FROM meta WHERE key = 'format'")
-    index.close()
-    assert ingest(directory, corpus, embedder).outdated_format
-    assert not ingest(tmp_path / "neu", corpus, embedder).outdated_format
-
-
 def test_sentences_shared_by_overlapping_chunks_are_embedded_once(tmp_path: Path, corpus: Path, embedder):
     sentences = [f"Im Jahr {2000 + n} eröffnete Kommune {n} ein Bildungsbüro." for n in range(20)]
     (corpus / "chronik.txt").write_text(" ".join(sentences), "utf-8")
