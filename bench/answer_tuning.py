@@ -13,8 +13,6 @@ import pickle
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-
 from core import load_settings
 from eval import answer_found, load_beir, load_gold, prepare_index
 from index import Index, Searcher, make_embedder
@@ -23,6 +21,7 @@ from index.answer import AnswerWeights, pick
 
 REPO = Path(__file__).resolve().parent.parent
 SETS = REPO / "eval" / "sets"
+SEEDS = Path("/work/shared/seeds")  # the shared seed documents (eval/sets/README.md)
 
 
 @dataclass
@@ -47,15 +46,18 @@ def collect(cache: Path) -> list[Asked]:
     settings = load_settings()
     mlqa = load_beir(SETS / "mlqa-de-dev")
     sample = load_gold(SETS / "sample-questions.jsonl", REPO / "corpus")
+    seeds = load_gold(SETS / "seed-gold" / "questions.jsonl", SEEDS)
     asked = []
     with_answers = [(q.text, True, q.answers) for q in mlqa.questions]
     for evalset, questions in ((mlqa, {"mlqa": with_answers,
                                        "sample-vs-mlqa": [(q.text, False, ()) for q in sample.questions]}),
                                (sample, {"mlqa-vs-corpus": [(q.text, False, ()) for q in mlqa.questions],
-                                         "sample": [(q.text, not q.off_topic, ()) for q in sample.questions]})):
+                                         "sample": [(q.text, not q.off_topic, ()) for q in sample.questions]}),
+                               (seeds, {"seed": [(q.text, not q.off_topic, ()) for q in seeds.questions]})):
         index = Index.open(prepare_index(evalset, settings, cache), make_embedder(settings.model))
         try:
-            searcher = Searcher(index, abstain=AbstainRule(sigma=-1))
+            searcher = Searcher.from_settings(index, settings)
+            searcher.abstention.rule = AbstainRule(sigma=-1)  # every search keeps its passages: rules compared below
             for name, items in questions.items():
                 asked += run(searcher, name, items)
         finally:
@@ -85,25 +87,23 @@ def answer_table(asked: list[Asked]) -> None:
 
 
 def abstain_table(asked: list[Asked]) -> None:
+    """Share of each set handled correctly (answerable: answered; off-topic: refused) by the rule at a range of
+    floors and bonuses; MLQA also by halves (even/odd question), to see that a setting is no lucky point."""
     groups = sorted({a.set for a in asked})
     print("sets:", {g: sum(a.set == g for a in asked) for g in groups})
-    for g in groups:
-        for answerable in (True, False):
-            chosen = [a.evidence for a in asked if a.set == g and a.answerable == answerable and a.hits]
-            if chosen:
-                print(f"{g:16} {'answerable' if answerable else 'off-topic':10} passage_z "
-                      f"{np.percentile([e.passage_z for e in chosen], [1, 5, 50, 95, 99]).round(2)} sentence_z "
-                      f"{np.percentile([e.sentence_z for e in chosen], [1, 5, 50, 95, 99]).round(2)} coverage "
-                      f"{np.percentile([e.coverage for e in chosen], [1, 5, 50, 95, 99]).round(2)}")
-    print(f"{'sigma':>6} {'known':>6} " + " ".join(f"{g:>15}" for g in groups) + "   (share answered correctly)")
-    for sigma, known in itertools.product((1.0, 1.5, 1.6, 1.7, 2.0, 2.5), (0.0, 1.0, 2.0, 3.0, 4.0)):
-        rule = AbstainRule(sigma, known)
+    columns = [(g, None) for g in groups] + [(g, h) for g in ("mlqa", "mlqa-vs-corpus") for h in (0, 1)]
+    print(f"{'floor':>6} {'known':>6} {'kw':>5} {'sigma':>5} "
+          + " ".join(f"{g + ('' if h is None else f'/{h}'):>16}" for g, h in columns))
+    for floor, known, keyword, sigma in itertools.chain(
+            itertools.product((0.81, 0.815, 0.8175, 0.82, 0.8225, 0.825, 0.83), (0.0, 0.02), (0.0, 0.02), (1.0,)),
+            [(-1.0, 0.02, 0.02, 1.6)]):
+        rule = AbstainRule(floor=floor, known_bonus=known, keyword_bonus=keyword, sigma=sigma)
         cells = []
-        for g in groups:
-            chosen = [a for a in asked if a.set == g]
+        for g, half in columns:
+            chosen = [a for i, a in enumerate([a for a in asked if a.set == g]) if half is None or i % 2 == half]
             wrong = sum((a.hits == 0 or rule.abstains(a.evidence)) == a.answerable for a in chosen)
-            cells.append(f"{1 - wrong / len(chosen):15.3f}")
-        print(f"{sigma:6.2f} {known:6.2f} " + " ".join(cells))
+            cells.append(f"{1 - wrong / len(chosen):16.3f}")
+        print(f"{floor:6.4f} {known:6.2f} {keyword:5.2f} {sigma:5.1f} " + " ".join(cells))
 
 
 def main() -> None:

