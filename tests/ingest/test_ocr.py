@@ -5,17 +5,23 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import random
 import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import pypdfium2 as pdfium
 import pytest
+from fpdf import FPDF
+from PIL import Image, ImageDraw, ImageFilter
 
 from chat.cli import main
 from chat.render import card
 from index import Index, Searcher, make_embedder
-from tests.conftest import make_pdf, minilm_path
+from ingest import chunk_document, load_file
+from tests.chat.test_cli import lvo as lvo_process
+from tests.conftest import FONT, make_pdf, minilm_path
 from tools.scan import scan_pdf
 
 PAGES = [
@@ -145,3 +151,98 @@ def test_unchanged_scan_is_not_read_again(versions: dict[str, Ingested]):
     again = _ingest(versions["scan"].corpus, versions["scan"].index)
     assert "Keine Änderungen" in again.output and "unverändert: 1 Dateien" in again.output
     assert "Texterkennung" not in again.output
+
+
+def _photo(size: tuple[int, int], seed: int) -> Image.Image:
+    """A blurred picture of coloured shapes over a gradient: a photograph without any writing."""
+    shapes = random.Random(seed)
+    picture = Image.new("RGB", size)
+    draw = ImageDraw.Draw(picture)
+    for y in range(size[1]):
+        draw.line([(0, y), (size[0], y)], fill=(90 + y * 120 // size[1], 140, 200 - y * 100 // size[1]))
+    for _ in range(60):
+        x, y, r = shapes.randrange(size[0]), shapes.randrange(size[1]), shapes.randrange(20, 160)
+        draw.ellipse([x - r, y - r, x + r, y + r], fill=tuple(shapes.randrange(256) for _ in range(3)))
+    return picture.filter(ImageFilter.GaussianBlur(6))
+
+
+def _add_picture(pdf: FPDF, picture: Image.Image, size: tuple[float, float], image_format: str = "PNG") -> None:
+    pdf.add_page(format=size)
+    buffer = io.BytesIO()
+    picture.save(buffer, format=image_format)
+    pdf.image(buffer, x=0, y=0, w=size[0], h=size[1])
+
+
+def troubled_pdf(path: Path, tmp_path: Path) -> Path:
+    """Text page, sideways scan, photo, 1×1 pt page, broken JPEG, text page: every kind of trouble in one file."""
+    make_pdf(tmp_path / "quer.pdf", [["Die Steuerungsgruppe tagte im Rathaus von Görlitz.",
+                                      "Sie beschloss drei Handlungsfelder für die Bildungsregion."]])
+    scan_pdf(tmp_path / "quer.pdf", tmp_path / "quer-scan.pdf", dpi=200, rotate=90)
+    sideways = pdfium.PdfDocument(tmp_path / "quer-scan.pdf")[0].render(scale=200 / 72).to_pil()
+    pdf = FPDF(unit="pt")
+    pdf.set_auto_page_break(False)
+    pdf.add_font("body", fname=str(FONT))
+    pdf.set_font("body", size=11)
+    pdf.add_page(format="A4")
+    pdf.multi_cell(0, 14, "Erste Seite mit Textebene über das Bildungsbüro in Dessau-Roßlau.")
+    _add_picture(pdf, sideways, (842, 595))
+    _add_picture(pdf, _photo((600, 800), seed=3), (595, 842), "JPEG")
+    _add_picture(pdf, Image.new("L", (1, 1), 0), (1, 1))
+    _add_picture(pdf, _photo((400, 300), seed=5).convert("L"), (595, 842), "JPEG")
+    pdf.add_page(format="A4")
+    pdf.multi_cell(0, 14, "Letzte Seite mit Textebene über die Bildungskonferenz in Leipzig.")
+    data = bytearray(pdf.output())
+    last_jpeg = data.rindex(b"\xff\xd8\xff")
+    data[last_jpeg + 400:last_jpeg + 3000] = bytes((i * 7) & 0xFF for i in range(2600))  # scan data destroyed
+    path.write_bytes(bytes(data))
+    return path
+
+
+def test_troubled_pages_are_named_and_the_rest_is_read(tmp_path: Path):
+    (document,) = load_file(troubled_pdf(tmp_path / "schwierig.pdf", tmp_path), "schwierig.pdf")
+    pages = [document.text[start:end].strip() for start, end in
+             zip(document.page_starts, [*document.page_starts[1:], len(document.text)])]
+    assert len(pages) == 6
+    assert pages[0] == "Erste Seite mit Textebene über das Bildungsbüro in Dessau-Roßlau."
+    assert "Die Steuerungsgruppe tagte im Rathaus von Görlitz." in pages[1]  # turned upright by Tesseract's OSD
+    assert pages[2] == pages[3] == pages[4] == ""
+    assert pages[5] == "Letzte Seite mit Textebene über die Bildungskonferenz in Leipzig."
+    assert document.ocr_pages == {2}
+    notes = dict(note.split(": ", 1) for note in document.notes)
+    assert set(notes) == {"S. 3", "S. 4", "S. 5"}
+    assert "keine" in notes["S. 3"] and "Schrift" in notes["S. 3"]
+    assert "zu klein" in notes["S. 4"]
+    assert "Bild ist beschädigt (DCTDecode)" in notes["S. 5"]
+    chunks = chunk_document(document)
+    assert {chunk.page_start: chunk.ocr for chunk in chunks} == {1: False, 2: True, 6: False}
+
+
+def test_without_tesseract_text_pages_are_indexed_and_each_scan_named_once(tmp_path: Path, corpus: Path):
+    make_pdf(tmp_path / "seite.pdf", [["Die Verbreitung erfolgte über die Schulen und Kindertagesstätten."]])
+    scan_pdf(tmp_path / "seite.pdf", corpus / "nur-scan.pdf", dpi=200)
+    mixed = FPDF(unit="pt")
+    mixed.add_page(format="A4")
+    mixed.set_font("helvetica", size=11)
+    mixed.multi_cell(0, 14, "Textseite zum Bildungsmonitoring im Kyffhaeuserkreis.")
+    scan = pdfium.PdfDocument(corpus / "nur-scan.pdf")[0].render(scale=200 / 72).to_pil()
+    _add_picture(mixed, scan, (595, 842))
+    mixed.output(str(corpus / "gemischt.pdf"))
+    index = tmp_path / "index"
+
+    no_tesseract = {"PATH": str(tmp_path / "leer")}
+    without = lvo_process("ingest", str(corpus), "--index", str(index), "--model", minilm_path(), env=no_tesseract)
+    assert without.returncode == 0, without.stderr
+    named = [line for line in without.stdout.splitlines() if "Texterkennung nicht verfügbar" in line]
+    assert len(named) == 2 and all("Tesseract ist nicht installiert" in line for line in named)
+    assert any(line.strip().startswith("- gemischt.pdf:") and "S. 2" in line for line in named)
+    assert "fehlgeschlagen: 1 Dateien" in without.stdout and "- nur-scan.pdf:" in without.stdout
+    assert "indexiert (neu oder geändert): 1 Dateien" in without.stdout
+
+    again = lvo_process("ingest", str(corpus), "--index", str(index), "--model", minilm_path(), env=no_tesseract)
+    assert "unverändert: 1 Dateien" in again.stdout and "gemischt.pdf" not in again.stdout
+
+    (corpus / "nur-scan.pdf").unlink()
+    with_ocr = lvo("ingest", str(corpus), "--index", str(index))  # Tesseract is back: the left-out page is read
+    assert "Texterkennung: 1 gescannte Seiten gelesen" in with_ocr and "nicht verfügbar" not in with_ocr
+    index_rows = sqlite3.connect(index / "catalog.sqlite3").execute("SELECT page_start, ocr, text FROM chunks")
+    assert {(page, ocr) for page, ocr, _ in index_rows} == {(1, 0), (2, 1)}
