@@ -12,6 +12,7 @@ import io
 import random
 from pathlib import Path
 
+import numpy as np
 import pypdfium2 as pdfium
 from fpdf import FPDF
 from PIL import Image, ImageFilter
@@ -56,6 +57,20 @@ def _speckle(picture: Image.Image, noise: random.Random, dots: int = 400) -> Ima
         x, y = noise.randrange(picture.width), noise.randrange(picture.height)
         pixels[x, y] = noise.randrange(60, 160)
     return picture
+
+
+def character_error_rate(recognised: str, original: str) -> float:
+    """Levenshtein distance (insertions, deletions, substitutions) over the original's length."""
+    previous = np.arange(len(recognised) + 1)
+    target = np.frombuffer(recognised.encode("utf-32-le"), dtype=np.uint32)
+    for row, char in enumerate(original, start=1):
+        substitution = previous[:-1] + (target != ord(char))
+        current = np.empty_like(previous)
+        current[0] = row
+        current[1:] = np.minimum(substitution, previous[1:] + 1)
+        current = np.minimum.accumulate(current - np.arange(len(current))) + np.arange(len(current))
+        previous = current
+    return int(previous[-1]) / max(1, len(original))
 
 
 def main() -> None:

@@ -10,7 +10,6 @@ import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import pypdfium2 as pdfium
 import pytest
 from fpdf import FPDF
@@ -22,7 +21,7 @@ from index import Index, Searcher, make_embedder
 from ingest import chunk_document, load_file
 from tests.chat.test_cli import lvo as lvo_process
 from tests.conftest import FONT, make_pdf, minilm_path
-from tools.scan import scan_pdf
+from tools.scan import character_error_rate, scan_pdf
 
 PAGES = [
     ["Bildungsmonitoring in der Stadt Görlitz",
@@ -86,20 +85,6 @@ def _page_texts(index: Path) -> dict[int, str]:
         pages[page] = pages.get(page, "") + text[max(0, covered - start):]
         covered = max(covered, end)
     return pages
-
-
-def character_error_rate(recognised: str, original: str) -> float:
-    """Levenshtein distance (insertions, deletions, substitutions) over the original's length."""
-    previous = np.arange(len(recognised) + 1)
-    target = np.frombuffer(recognised.encode("utf-32-le"), dtype=np.uint32)
-    for row, char in enumerate(original, start=1):
-        substitution = previous[:-1] + (target != ord(char))
-        current = np.empty_like(previous)
-        current[0] = row
-        current[1:] = np.minimum(substitution, previous[1:] + 1)
-        current = np.minimum.accumulate(current - np.arange(len(current))) + np.arange(len(current))
-        previous = current
-    return int(previous[-1]) / max(1, len(original))
 
 
 def test_character_error_rate_measures_edits():
