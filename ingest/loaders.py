@@ -81,7 +81,7 @@ def load_pdf(path: Path, source: str, data: bytes, *, ocr: OcrOptions = OcrOptio
                         f"Seite(n) ohne Text ({page_list([i + 1 for i in scans.scanned])})")
     if not any(pages):
         raise IngestError(notes[0] if scans.unavailable else
-                          f"kein Text erkannt ({'; '.join(notes)})" if notes else "PDF enthält keinen Text")
+                          f"kein Text erkannt ({_first(notes)})" if notes else "PDF enthält keinen Text")
     starts, cursor = [], 0
     for page in pages:
         starts.append(cursor)
@@ -93,6 +93,12 @@ def load_pdf(path: Path, source: str, data: bytes, *, ocr: OcrOptions = OcrOptio
     document.notes = notes
     document.ocr_pending = bool(scans.unavailable)
     return [document]
+
+
+def _first(notes: list[str], shown: int = 3) -> str:
+    """The first few notes on one line, and how many more there are."""
+    more = f" und {len(notes) - shown} weitere Seiten" if len(notes) > shown else ""
+    return "; ".join(notes[:shown]) + more
 
 
 def _text_layers(data: bytes) -> tuple[list[str], Mapping]:

@@ -13,7 +13,7 @@ from pathlib import Path
 import pypdfium2 as pdfium
 import pytest
 from fpdf import FPDF
-from PIL import Image, ImageDraw, ImageFilter
+from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
 from chat.cli import main
 from chat.render import card
@@ -231,3 +231,34 @@ def test_without_tesseract_text_pages_are_indexed_and_each_scan_named_once(tmp_p
     assert "Texterkennung: 1 gescannte Seiten gelesen" in with_ocr and "nicht verfügbar" not in with_ocr
     index_rows = sqlite3.connect(index / "catalog.sqlite3").execute("SELECT page_start, ocr, text FROM chunks")
     assert {(page, ocr) for page, ocr, _ in index_rows} == {(1, 0), (2, 1)}
+
+
+def _resident_mb() -> float:
+    status = Path("/proc/self/status").read_text()
+    return int(status.split("VmRSS:")[1].split()[0]) / 1024
+
+
+@pytest.mark.slow
+def test_long_scan_is_read_with_bounded_memory_and_counted_pages(tmp_path: Path):
+    """20 A4 pages at 300 dpi are 8.7 MB each as grey pictures: held all at once they would need 170 MB and more."""
+    pages = 20
+    word = Image.new("L", (420, 70), 255)
+    ImageDraw.Draw(word).text((10, 5), "Bildungsbericht", fill=0, font=ImageFont.truetype(str(FONT), 48))
+    buffer = io.BytesIO()
+    word.save(buffer, format="PNG")
+    pdf = FPDF(unit="pt")
+    for _ in range(pages):
+        pdf.add_page(format="A4")
+        pdf.image(buffer, x=60, y=60, w=210, h=35)  # fpdf2 stores the picture once; every page draws it
+    pdf.output(str(tmp_path / "lang.pdf"))
+    before, peak, counted = _resident_mb(), 0.0, []
+
+    def progress(done: int, total: int) -> None:
+        nonlocal peak
+        peak = max(peak, _resident_mb())
+        counted.append((done, total))
+
+    (document,) = load_file(tmp_path / "lang.pdf", "lang.pdf", page_progress=progress)
+    assert document.ocr_pages == set(range(1, pages + 1)) and document.text.count("Bildungsbericht") == pages
+    assert counted == [(done, pages) for done in range(pages + 1)]
+    assert peak - before < 90, (before, peak)
