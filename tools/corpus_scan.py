@@ -30,11 +30,11 @@ PAGES = [
         "Nachbereitung, ohne die eine Konferenz folgenlos bleibt.",
     ]),
     ("1. Vorbereitung", [
-        "Die Einladung sollte zehn bis zwölf Wochen vor dem Konferenztag verschickt werden, in den "
+        "Die Einladung sollte zweieinhalb bis drei Monate vor dem Konferenztag verschickt werden, in den "
         "Ferienzeiten früher. Eingeladen werden Schulleitungen, Kitaträger, Volkshochschule, Jobcenter, "
         "Kammern, Elternvertretungen und die Fraktionen des Rates, damit Politik und Praxis an einem "
         "Tisch sitzen.",
-        "Ein Orgateam aus drei bis fünf Personen trifft sich im Monat vor der Konferenz jede Woche. Es "
+        "Ein Orgateam aus drei bis fünf Personen trifft sich im Monat vor der Konferenz wöchentlich. Es "
         "legt höchstens drei Themen fest; mehr Themen zerfasern den Tag. Für jedes Thema wird ein "
         "kurzes Datenblatt aus dem Bildungsmonitoring vorbereitet, das alle vorab erhalten.",
         "Als Ort eignet sich ein neutraler Saal mit Nebenräumen für die Arbeitsgruppen, zum Beispiel "
@@ -44,7 +44,7 @@ PAGES = [
         "Der Tag beginnt mit einem Grußwort der Oberbürgermeisterin oder des Landrats von höchstens "
         "zehn Minuten. Danach arbeiten Gruppen von acht bis zwölf Personen an je einem Thema; jede "
         "Gruppe hält drei Vorhaben mit Verantwortlichen auf einer Stellwand fest.",
-        "Die Dokumentation mit allen verabredeten Vorhaben geht spätestens vier Wochen nach der "
+        "Die Dokumentation mit allen verabredeten Vorhaben geht spätestens einen Monat nach der "
         "Konferenz an alle Teilnehmenden. Nach einem halben Jahr fragt das Bildungsbüro den Stand der "
         "Vorhaben ab und berichtet dem Fachausschuss.",
         "Die Folgekonferenz findet nach zwölf bis achtzehn Monaten statt und beginnt mit einer "
