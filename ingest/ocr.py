@@ -100,8 +100,8 @@ def read_scans(data: bytes, layer_texts: list[str], options: OcrOptions = OcrOpt
         return ScanReading()
     try:
         document = pdfium.PdfDocument(data)
-    except pdfium.PdfiumError as error:
-        return ScanReading(notes=[f"Texterkennung: PDF kann nicht gerendert werden ({error})"])
+    except Exception as error:  # pypdf could read the file, PDFium cannot: the text layers stay
+        return ScanReading(notes=[f"Texterkennung: PDF kann nicht gerendert werden ({type(error).__name__})"])
     try:
         reading = ScanReading(scanned=[i for i in candidates if _is_scanned(document, i, layer_texts[i])])
         if reading.scanned:
@@ -117,11 +117,14 @@ def _is_scanned(document, index: int, layer_text: str) -> bool:
     """No text at all but something drawn, or only a few characters beside an image."""
     import pypdfium2.raw as pdfium_c
 
-    page = document[index]
     try:
-        kinds = {item.type for item in page.get_objects()}
-    finally:
-        page.close()
+        page = document[index]
+        try:
+            kinds = {item.type for item in page.get_objects()}
+        finally:
+            page.close()
+    except Exception:  # PDFium cannot list the page's objects: let the rendering step name the problem
+        return True
     if not layer_text.strip():
         return bool(kinds - {pdfium_c.FPDF_PAGEOBJ_TEXT})
     return pdfium_c.FPDF_PAGEOBJ_IMAGE in kinds
@@ -142,7 +145,10 @@ def _recognise(document, reading: ScanReading, options: OcrOptions, progress: Pa
 
 
 def _collect(reading: ScanReading, index: int, damage: str, future: Future[_PageResult]) -> None:
-    result = future.result()
+    try:
+        result = future.result()
+    except Exception as error:  # an unforeseen failure on one page must not cost the others
+        result = _PageResult(problem=f"Seite kann nicht gelesen werden ({type(error).__name__})")
     if result.text:
         reading.texts[index] = result.text
     if damage:
@@ -155,12 +161,15 @@ def _collect(reading: ScanReading, index: int, damage: str, future: Future[_Page
 def _submit(pool: ThreadPoolExecutor, document, index: int,
             options: OcrOptions) -> tuple[str, Future[_PageResult]]:
     """Check and render the page here (PDFium is not thread-safe), hand the image to a Tesseract worker."""
-    page = document[index]
     try:
-        damage = _damaged_image(page)
-        image, problem = _render(page, options.dpi)
-    finally:
-        page.close()
+        page = document[index]
+        try:
+            damage = _damaged_image(page)
+            image, problem = _render(page, options.dpi)
+        finally:
+            page.close()
+    except Exception as error:  # PDFium raises several types for pages it cannot load
+        damage, image, problem = "", None, f"Seite kann nicht gelesen werden ({type(error).__name__})"
     if image is None:
         done: Future[_PageResult] = Future()
         done.set_result(_PageResult(problem=problem))
