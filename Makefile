@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test test-quick ingest serve lint bench bench-full chromium clean
+.PHONY: run test test-quick ingest serve lint bench bench-full chromium tesseract clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -18,15 +18,15 @@ $(VENV)/.installed-test: pyproject.toml setup.py embed/e5/_kernels.c | $(BIN)/py
 	$(BIN)/python -m pip install -q -e '.[test]'
 	touch $@ $(VENV)/.installed
 
-run: $(VENV)/.installed
+run: $(VENV)/.installed tesseract
 	$(BIN)/lvo ingest
 	$(BIN)/lvo serve
 
-test: $(VENV)/.installed-test chromium
+test: $(VENV)/.installed-test chromium tesseract
 	$(BIN)/python -m pytest
 
-# Everything but the tests marked slow (browser, servers, many processes, kills): about a minute and a half.
-test-quick: $(VENV)/.installed-test
+# Everything but the tests marked slow (browser, servers, many processes, kills).
+test-quick: $(VENV)/.installed-test tesseract
 	$(BIN)/python -m pytest -m "not slow"
 
 lint: $(VENV)/.installed-test
@@ -38,11 +38,20 @@ chromium:
 		if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 		else echo "Bitte Chromium installieren: sudo apt-get install chromium" >&2; exit 1; fi; }
 
+# Scanned PDF pages are read by Debian's Tesseract with German language data (docs/ocr.md). Without it
+# `lvo ingest` still indexes everything else, so only the tests insist on it.
+TESSERACT_REQUIRED ?= 0
+test bench: TESSERACT_REQUIRED = 1
+tesseract:
+	@{ command -v tesseract >/dev/null && tesseract --list-langs 2>/dev/null | grep -qx deu; } || { \
+		if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq tesseract-ocr tesseract-ocr-deu >/dev/null; \
+		else echo "Bitte Tesseract mit deutschen Sprachdaten installieren: sudo apt-get install tesseract-ocr tesseract-ocr-deu" >&2; exit $(TESSERACT_REQUIRED); fi; }
+
 clean:
 	rm -rf $(VENV) .lvo .lvo.rebuild .pytest_cache
 
 # Benchmarks (README „Benchmarks“): one table each, details in bench/results.json.
-bench: $(VENV)/.installed-test
+bench: $(VENV)/.installed-test tesseract
 	$(BIN)/python bench/run.py --profile quick
 
 bench-full: $(VENV)/.installed-test

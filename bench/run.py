@@ -56,11 +56,13 @@ class Profile:
     pdf_files: int = 50
     pages_per_file: int = 10
     serve_chunks: int = 100_000
+    ocr_pages: int = 4  # scanned pages read by Tesseract
 
 
 PROFILES = {
     "quick": Profile("quick", 100_000, queries=60, embed_passages=64, recall_queries=200, plain_bm25_max=100_000),
-    "full": Profile("full", 1_000_000, queries=60, embed_passages=200, recall_queries=200, plain_bm25_max=100_000),
+    "full": Profile("full", 1_000_000, queries=60, embed_passages=200, recall_queries=200, plain_bm25_max=100_000,
+                    ocr_pages=20),
 }
 
 
@@ -311,6 +313,34 @@ def ingest_speed(profile: Profile) -> dict:
     return {"pages": pages, "seconds": seconds, "pages_per_s": pages / seconds}
 
 
+def ocr_speed(profile: Profile) -> dict:
+    """Scanned pages read per second (both cores) and the character error rate against the text version.
+
+    The PDFs of `ingest_speed` are turned into image-only scans at 200 dpi; loading one runs the OCR alone.
+    """
+    import resource
+
+    from ingest import load_file
+    from tools.scan import character_error_rate, scan_pdf
+
+    with tempfile.TemporaryDirectory() as temporary:
+        folder = Path(temporary)
+        write_pdfs(folder, 1, profile.ocr_pages)
+        text, scan = folder / "bericht-001.pdf", folder / "scan.pdf"
+        scan_pdf(text, scan, dpi=200)
+        children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_utime
+        start = time.perf_counter()
+        (recognised,) = load_file(scan, "scan.pdf")
+        seconds = time.perf_counter() - start
+        cpu = resource.getrusage(resource.RUSAGE_CHILDREN).ru_utime - children
+        (original,) = load_file(text, "bericht-001.pdf")
+    if len(recognised.ocr_pages) != profile.ocr_pages:
+        return {"error": f"{len(recognised.ocr_pages)} von {profile.ocr_pages} Seiten erkannt: {recognised.notes}"}
+    return {"pages": profile.ocr_pages, "seconds": seconds, "pages_per_s": profile.ocr_pages / seconds,
+            "tesseract_cpu_s_per_page": cpu / profile.ocr_pages, "load_average": os.getloadavg()[0],
+            "cer": character_error_rate(recognised.text, original.text)}
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -381,6 +411,10 @@ def table_rows(results: dict) -> list[tuple[str, object, object, object, str]]:
         ("Speicher (RSS max), MB", best.get("memory_mb", {}).get("VmHWM"), None,
          plain.get("memory_mb", {}).get("VmHWM"), ""),
         ("Ingest 500 PDF-Seiten, Seiten/s", results["ingest"].get("pages_per_s"), None, None, ""),
+        (f"OCR {results['profile']['ocr_pages']} Scan-Seiten (2 Kerne), Seiten/s", results["ocr"].get("pages_per_s"),
+         None, None, ""),
+        ("  OCR Zeichenfehlerrate, %", 100 * results["ocr"]["cer"] if "cer" in results["ocr"] else None, None, None,
+         ""),
         (f"lvo serve bis 1. Antwort ({results['profile']['serve_chunks']:,}), s", results["serve"].get("seconds"),
          None, None, ""),
     ]
@@ -416,6 +450,7 @@ def run(profile: Profile, skip: frozenset[str] = frozenset()) -> dict:
     results["plain"] = {"skipped": True} if "plain" in skip else in_process(
         "plain", directory=directory, chunks=profile.chunks, count=profile.queries, bm25_max=profile.plain_bm25_max)
     steps = {"embedding": lambda: embedding_speed(profile.embed_passages), "ingest": lambda: ingest_speed(profile),
+             "ocr": lambda: ocr_speed(profile),
              "serve": lambda: serve_first_answer(serve_directory)}
     for name, step in steps.items():
         log(f"{name} …")
@@ -428,7 +463,7 @@ def run(profile: Profile, skip: frozenset[str] = frozenset()) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--profile", choices=sorted(PROFILES), default="quick")
-    parser.add_argument("--skip", default="", help="steps to leave out, e.g. plain,embedding,ingest,serve")
+    parser.add_argument("--skip", default="", help="steps to leave out, e.g. plain,embedding,ingest,ocr,serve")
     parser.add_argument("--worker", choices=sorted(WORKERS), help=argparse.SUPPRESS)
     parser.add_argument("arguments", nargs="?", help=argparse.SUPPRESS)
     args = parser.parse_args()

@@ -78,7 +78,7 @@ class _Bar:
         from tqdm import tqdm
 
         if stage not in self._bars:
-            unit = "Dateien" if stage.startswith("Dateien") else "Abschnitte"
+            unit = {"Dateien": "Dateien", "Texterkennung": "Seiten"}.get(stage.split()[0], "Abschnitte")
             self._bars[stage] = tqdm(total=total, desc=stage, unit=f" {unit}", file=sys.stderr, leave=False,
                                      disable=total == 0 or None)
         bar = self._bars[stage]
@@ -95,8 +95,14 @@ def _print_report(report: IngestReport, settings: Settings) -> None:
     else:
         lines.append("  Keine Änderungen: 0 neue Abschnitte, nichts eingebettet.")
     lines.append(f"  unverändert: {report.unchanged} Dateien")
+    if report.ocr_pages:
+        lines.append(f"  Texterkennung: {report.ocr_pages} gescannte Seiten gelesen")
     if report.removed:
         lines.append(f"  entfernt: {len(report.removed)} Dateien ({', '.join(report.removed)})")
+    if report.notes:
+        files = len({source for source, _ in report.notes})
+        lines.append(f"  indexiert, aber nicht alle Seiten lesbar: {files} Dateien")
+        lines.extend(f"    - {source}: {note}" for source, note in report.notes)
     for title, entries in (("übersprungen", report.skipped), ("fehlgeschlagen", report.failed)):
         if entries:
             lines.append(f"  {title}: {len(entries)} Dateien")
@@ -129,7 +135,7 @@ def format_result(result: SearchResult) -> str:
         answer = " ".join(f"{sentence.text} [{sentence.rank}]" for sentence in result.answer)
         blocks.append(textwrap.fill("Antwort: " + answer, width=100))
     for hit in result.hits:
-        page = f", S. {hit.page}" if hit.page else ""
+        page = (f", S. {hit.page}" if hit.page else "") + (", Text per Texterkennung" if hit.ocr else "")
         body = textwrap.indent(textwrap.fill(hit.text, width=100), "    ")
         blocks.append(f"[{hit.rank}] {hit.title} — {hit.source}{page} (Score {hit.score:.3f})\n{body}")
     return "\n\n".join(blocks)

@@ -14,6 +14,8 @@ from index import AnswerSentence, Hit, SearchResult, Span, analyze
 
 NOTHING_FOUND = "Dazu habe ich in den Dokumenten nichts gefunden."
 SHOW_ANYWAY = "Trotzdem ähnlichste Stellen zeigen"
+OCR_LABEL = ('<span class="lvo-ocr" title="Die Seite ist ein Scan; Lesefehler sind möglich.">'
+             "Text per Texterkennung</span>")
 NO_SENTENCE = "Kein einzelner Satz beantwortet die Frage wörtlich; die passendsten Belegstellen:"
 _WORD = re.compile(r"\w+")
 
@@ -68,6 +70,7 @@ def card(hit: Hit, query: str, turn: int = 0, quoted: list[Span] | None = None) 
     details = [html.escape(hit.source), page_label(hit)]
     details += [html.escape(str(hit.metadata[key])) for key in ("kommune", "bundesland", "jahr", "typ")
                 if key in hit.metadata]
+    details.append(OCR_LABEL if hit.ocr else "")
     return (
         f'<div class="lvo-card" id="{card_id(turn, hit.rank)}" data-rank="{hit.rank}">'
         f'<div class="lvo-card-head"><span class="lvo-marker">[{hit.rank}]</span> '

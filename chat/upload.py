@@ -23,6 +23,7 @@ class UploadReport:
     added: list[str] = field(default_factory=list)  # corpus-relative names of indexed uploads
     renamed: list[tuple[str, str]] = field(default_factory=list)  # (uploaded name, name in the corpus)
     failed: list[tuple[str, str]] = field(default_factory=list)  # (uploaded name, German reason)
+    notes: list[tuple[str, str]] = field(default_factory=list)  # (name, page that could not be read)
     new_chunks: int = 0
     facets: dict[str, list[str | int]] = field(default_factory=dict)
 
@@ -102,6 +103,7 @@ def add_documents(uploads: list[Path], corpus: Path, index_dir: Path, embedder: 
     for name, original in placed.items():
         if name in ingest.indexed:
             report.added.append(name)
+            report.notes.extend((name, note) for source, note in ingest.notes if source == name)
         else:
             report.failed.append((original, reasons.get(name, "wird im Korpus ignoriert (.lvoignore)")))
             (corpus / name).unlink(missing_ok=True)
@@ -122,6 +124,7 @@ def summary(report: UploadReport) -> str:
                      + ", ".join(f"`{name}`" for name in report.added))
     lines += [f"- `{original}` wurde als `{name}` gespeichert (Name war schon vergeben)."
               for original, name in report.renamed if name in report.added]
+    lines += [f"- `{name}`, {note}" for name, note in report.notes]
     if report.failed:
         lines.append(f"**{len(report.failed)} Datei(en) nicht übernommen:**")
         lines += [f"- `{name}`: {reason}" for name, reason in report.failed]

@@ -26,7 +26,8 @@ CREATE TABLE IF NOT EXISTS chunks (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     document_id INTEGER NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
     ordinal INTEGER NOT NULL, text TEXT NOT NULL, heading TEXT NOT NULL,
-    page_start INTEGER, page_end INTEGER, char_start INTEGER NOT NULL, char_end INTEGER NOT NULL);
+    page_start INTEGER, page_end INTEGER, char_start INTEGER NOT NULL, char_end INTEGER NOT NULL,
+    ocr INTEGER NOT NULL DEFAULT 0);
 CREATE INDEX IF NOT EXISTS chunks_by_document ON chunks(document_id);
 CREATE INDEX IF NOT EXISTS documents_by_file ON documents(file_id);
 CREATE TABLE IF NOT EXISTS terms (id INTEGER PRIMARY KEY, term TEXT UNIQUE NOT NULL);
@@ -49,6 +50,7 @@ class StoredChunk:
     page_start: int | None
     page_end: int | None
     metadata: dict[str, str | int]
+    ocr: bool = False  # recognised from a scanned page
 
 
 @dataclass(frozen=True)
@@ -88,6 +90,8 @@ class Catalog:
         self._db.execute("PRAGMA foreign_keys=ON")
         self._db.execute("PRAGMA synchronous=FULL")
         self._db.executescript(SCHEMA)
+        if not self._has_column("chunks", "ocr"):
+            self._add_ocr_column()
 
     def close(self) -> None:
         self._db.close()
@@ -170,9 +174,9 @@ class Catalog:
             for chunk, chunk_terms in zip(chunks, terms):
                 chunk_id = self._db.execute(
                     "INSERT INTO chunks(document_id, ordinal, text, heading, page_start, page_end, char_start,"
-                    " char_end) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    " char_end, ocr) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (document_id, chunk.ordinal, chunk.text, chunk.heading, chunk.page_start, chunk.page_end,
-                     chunk.char_start, chunk.char_end)).lastrowid
+                     chunk.char_start, chunk.char_end, int(chunk.ocr))).lastrowid
                 self._db.execute("INSERT INTO chunk_terms(chunk_id, bag) VALUES (?, ?)",
                                  (chunk_id, encode_bag(term_ids, chunk_terms)))
                 ids.append(chunk_id)
@@ -183,8 +187,8 @@ class Catalog:
         if not ids:
             return {}
         rows = self._db.execute(
-            "SELECT c.id, d.source, d.title, c.text, c.heading, c.page_start, c.page_end, d.kommune, d.bundesland,"
-            " d.typ, d.jahr, d.quelle FROM chunks c JOIN documents d ON d.id = c.document_id"
+            "SELECT c.id, d.source, d.title, c.text, c.heading, c.page_start, c.page_end, c.ocr, d.kommune,"
+            " d.bundesland, d.typ, d.jahr, d.quelle FROM chunks c JOIN documents d ON d.id = c.document_id"
             f" WHERE c.id IN ({','.join('?' * len(ids))})", ids)
         return {row[0]: _stored_chunk(row) for row in rows}
 
@@ -233,9 +237,18 @@ class Catalog:
             batch = values[start:start + 500]
             yield from self._db.execute(sql.format(",".join("?" * len(batch))), batch)
 
+    def _has_column(self, table: str, column: str) -> bool:
+        return any(row[1] == column for row in self._db.execute(f"PRAGMA table_info({table})"))
+
+    def _add_ocr_column(self) -> None:
+        """Give an index made before OCR the chunk column `ocr` (0: text layer), once."""
+        with self.transaction():
+            if not self._has_column("chunks", "ocr"):  # another process added it meanwhile
+                self._db.execute("ALTER TABLE chunks ADD COLUMN ocr INTEGER NOT NULL DEFAULT 0")
+
 
 def _stored_chunk(row: tuple) -> StoredChunk:
     keys = ("kommune", "bundesland", "typ", "jahr", "quelle")
-    metadata = {key: value for key, value in zip(keys, row[7:]) if value is not None}
+    metadata = {key: value for key, value in zip(keys, row[8:]) if value is not None}
     return StoredChunk(id=row[0], source=row[1], title=row[2], text=row[3], heading=row[4],
-                       page_start=row[5], page_end=row[6], metadata=metadata)
+                       page_start=row[5], page_end=row[6], metadata=metadata, ocr=bool(row[7]))

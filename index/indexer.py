@@ -22,6 +22,7 @@ from ingest import (
     ChunkingOptions,
     Document,
     IngestError,
+    PageProgress,
     SourceFile,
     chunk_document,
     discover,
@@ -30,12 +31,15 @@ from ingest import (
     load_file,
     read_snapshot,
     split_sentences,
+    unavailable_reason,
 )
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
 EMBED_BATCH = 64
 MIN_SENTENCE_WORDS = 3
 LAYOUT = 2  # what an index holds per chunk (term bags, sentence vectors); part of `corpus_key`
+OCR_STAMP = "|ocr"  # PDFs indexed before lvo read scans are read once more
+OCR_PENDING = "-fehlt"  # scanned pages were left out: read again once Tesseract is there
 
 
 @dataclass
@@ -45,6 +49,8 @@ class IngestReport:
     unchanged: int = 0
     skipped: list[tuple[str, str]] = field(default_factory=list)
     failed: list[tuple[str, str]] = field(default_factory=list)
+    notes: list[tuple[str, str]] = field(default_factory=list)  # indexed, but pages could not be read
+    ocr_pages: int = 0  # pages whose text was recognised from a scan in this run
     new_chunks: int = 0
     total_chunks: int = 0
     seconds: float = 0.0
@@ -59,6 +65,8 @@ class _Prepared:
     documents: list[tuple[Document, list[Chunk], list[list[str]]]]  # with each chunk's stems
     passages: list[str]
     sentences: list[list[str]]  # per passage
+    notes: list[str] = field(default_factory=list)
+    ocr_pages: int = 0
 
 
 def _with_context(document: Document, chunk: Chunk, text: str) -> str:
@@ -104,7 +112,7 @@ def sync(index: Index, corpus: Path, chunking: ChunkingOptions, progress: Progre
         for number, file in enumerate(found.files, start=1):
             progress("Dateien lesen", number - 1, len(found.files))
             try:
-                item = _read(file, known.get(file.source), chunking_key, chunking)
+                item = _read(file, known.get(file.source), chunking_key, chunking, _page_progress(progress, file))
             except IngestError as error:
                 report.failed.append((file.source, str(error)))
             except OSError as error:
@@ -114,6 +122,8 @@ def sync(index: Index, corpus: Path, chunking: ChunkingOptions, progress: Progre
                     report.unchanged += 1
                 else:
                     prepared.append(item)
+                    report.notes.extend((item.source, note) for note in item.notes)
+                    report.ocr_pages += item.ocr_pages
         progress("Dateien lesen", len(found.files), len(found.files))
         broken = {source for source, reason in report.failed if reason != CHANGED_WHILE_READING}
         report.removed = sorted(set(known) - ({file.source for file in found.files} - broken))
@@ -123,26 +133,38 @@ def sync(index: Index, corpus: Path, chunking: ChunkingOptions, progress: Progre
     return report
 
 
-def _read(file: SourceFile, known: str | None, chunking_key: str, chunking: ChunkingOptions) -> _Prepared | None:
+def _page_progress(progress: Progress, file: SourceFile) -> PageProgress:
+    """Scanned pages recognised so far, as a progress stage of their own per file."""
+    return lambda done, total: progress(f"Texterkennung {file.source}", done, total)
+
+
+def _read(file: SourceFile, known: str | None, chunking_key: str, chunking: ChunkingOptions,
+          page_progress: PageProgress | None = None) -> _Prepared | None:
     """Load and chunk a new or changed file (None when unchanged), from one read of its bytes."""
     data, digest = read_snapshot(file)
-    stamp = f"{digest}|{chunking_key}"
-    if known == stamp:
+    stamp = f"{digest}|{chunking_key}" + (OCR_STAMP if file.path.suffix.lower() == ".pdf" else "")
+    if known == stamp or (known == stamp + OCR_PENDING and unavailable_reason()):
         return None
-    prepared = _load(file, data, stamp, chunking)
+    prepared = _load(file, data, stamp, chunking, page_progress)
     ensure_unchanged(file)
     return prepared
 
 
-def _load(file: SourceFile, data: bytes, stamp: str, chunking: ChunkingOptions) -> _Prepared:
+def _load(file: SourceFile, data: bytes, stamp: str, chunking: ChunkingOptions,
+          page_progress: PageProgress | None = None) -> _Prepared:
     documents, passages, sentences = [], [], []
-    for document in load_file(file.path, file.source, data):
+    loaded = load_file(file.path, file.source, data, page_progress=page_progress)
+    for document in loaded:
         chunks = chunk_document(document, chunking)
         texts = [passage_text(document, chunk) for chunk in chunks]
         documents.append((document, chunks, [analyze(text) for text in texts]))
         passages.extend(texts)
         sentences.extend(sentence_texts(document, chunk) for chunk in chunks)
-    return _Prepared(file.source, stamp, documents, passages, sentences)
+    if any(document.ocr_pending for document in loaded):
+        stamp += OCR_PENDING
+    return _Prepared(file.source, stamp, documents, passages, sentences,
+                     notes=[note for document in loaded for note in document.notes],
+                     ocr_pages=sum(len(document.ocr_pages) for document in loaded))
 
 
 def _groups(prepared: list[_Prepared], commit_chunks: int) -> list[list[_Prepared]]:

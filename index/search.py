@@ -28,10 +28,11 @@ class Hit:
     text: str
     heading: str
     metadata: dict[str, str | int] = field(default_factory=dict)
+    ocr: bool = False  # the text was recognised from a scanned page
 
     def to_json(self) -> dict[str, object]:
         return {"rank": self.rank, "score": round(self.score, 4), "source": self.source, "title": self.title,
-                "page": self.page, "text": self.text, "chunk_id": self.chunk_id}
+                "page": self.page, "text": self.text, "chunk_id": self.chunk_id, "ocr": self.ocr}
 
 
 @dataclass(frozen=True)
@@ -226,4 +227,4 @@ def _by_score(scores: dict[int, float]) -> list[tuple[int, float]]:
 def _hit(rank: int, score: float, chunk: StoredChunk) -> Hit:
     return Hit(rank=rank, score=score, chunk_id=chunk.id, source=chunk.source, title=chunk.title,
                page=chunk.page_start, page_end=chunk.page_end, text=chunk.text, heading=chunk.heading,
-               metadata=chunk.metadata)
+               metadata=chunk.metadata, ocr=chunk.ocr)

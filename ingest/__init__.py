@@ -13,6 +13,7 @@ from ingest.discover import (
 )
 from ingest.loaders import SUPPORTED_SUFFIXES, load_file
 from ingest.model import METADATA_KEYS, Chunk, Document, IngestError
+from ingest.ocr import OcrOptions, PageProgress, unavailable_reason
 
 __all__ = [
     "CHANGED_WHILE_READING",
@@ -23,6 +24,8 @@ __all__ = [
     "Discovery",
     "Document",
     "IngestError",
+    "OcrOptions",
+    "PageProgress",
     "SourceFile",
     "chunk_document",
     "discover",
@@ -32,4 +35,5 @@ __all__ = [
     "load_file",
     "read_snapshot",
     "split_sentences",
+    "unavailable_reason",
 ]

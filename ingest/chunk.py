@@ -109,6 +109,7 @@ def _overlap_start(counts: list[int], first: int, last: int, overlap: int, next_
 
 def _make_chunk(document: Document, ordinal: int, span: tuple[int, int]) -> Chunk:
     start, end = span
+    page = document.page_at(start)
     return Chunk(
         source=document.source,
         title=document.title,
@@ -116,7 +117,8 @@ def _make_chunk(document: Document, ordinal: int, span: tuple[int, int]) -> Chun
         ordinal=ordinal,
         char_start=start,
         char_end=end,
-        page_start=document.page_at(start),
+        page_start=page,
         page_end=document.page_at(end - 1),
         heading=document.heading_at(start),
+        ocr=page in document.ocr_pages,  # chunks never cross a page
     )

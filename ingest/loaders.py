@@ -5,13 +5,14 @@ from __future__ import annotations
 import json
 import re
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from io import BytesIO
 from pathlib import Path
 
 from ingest.clean import join_hyphenated, normalize_whitespace, strip_running_lines
 from ingest.metadata import merge_metadata, read_sidecar, split_front_matter
 from ingest.model import Document, IngestError
+from ingest.ocr import OcrOptions, PageProgress, page_list, read_scans
 
 MAX_UNZIPPED_BYTES = 200 * 1024 * 1024
 
@@ -66,7 +67,42 @@ def _document(source: str, text: str, title: str, *, headings: list[str] = (), p
     )
 
 
-def load_pdf(path: Path, source: str, data: bytes) -> list[Document]:
+def load_pdf(path: Path, source: str, data: bytes, *, ocr: OcrOptions = OcrOptions(),
+             progress: PageProgress | None = None) -> list[Document]:
+    """A PDF's pages: the text layer where there is one, text recognised by Tesseract on scanned pages."""
+    raw_pages, info = _text_layers(data)
+    scans = read_scans(data, raw_pages, ocr, progress)
+    raw_pages = [scans.texts.get(number, text) for number, text in enumerate(raw_pages)]
+    pages = [normalize_whitespace(join_hyphenated(page), join_lines=True)
+             for page in strip_running_lines(raw_pages)]
+    notes = list(scans.notes)
+    if scans.unavailable:
+        notes.insert(0, f"Texterkennung nicht verfügbar: {scans.unavailable} – {len(scans.scanned)} gescannte "
+                        f"Seite(n) ohne Text ({page_list([i + 1 for i in scans.scanned])})")
+    if not any(pages):
+        raise IngestError(notes[0] if scans.unavailable else
+                          f"kein Text erkannt ({_first(notes)})" if notes else "PDF enthält keinen Text")
+    starts, cursor = [], 0
+    for page in pages:
+        starts.append(cursor)
+        cursor += len(page) + 2
+    file_meta = {"title": str(info.get("/Title") or "").strip()}
+    document = _document(source, "\n\n".join(pages), "", page_starts=starts,
+                         metadata=merge_metadata(file_meta, read_sidecar(path)))
+    document.ocr_pages = frozenset(i + 1 for i in scans.texts if pages[i])
+    document.notes = notes
+    document.ocr_pending = bool(scans.unavailable)
+    return [document]
+
+
+def _first(notes: list[str], shown: int = 3) -> str:
+    """The first few notes on one line, and how many more there are."""
+    more = f" und {len(notes) - shown} weitere Seiten" if len(notes) > shown else ""
+    return "; ".join(notes[:shown]) + more
+
+
+def _text_layers(data: bytes) -> tuple[list[str], Mapping]:
+    """Each page's text layer (pypdf) and the document information."""
     from pypdf import PdfReader
     from pypdf.errors import PdfReadError
 
@@ -74,25 +110,13 @@ def load_pdf(path: Path, source: str, data: bytes) -> list[Document]:
         reader = PdfReader(BytesIO(data))
         if reader.is_encrypted and not reader.decrypt(""):
             raise IngestError("PDF ist verschlüsselt und braucht ein Passwort")
-        raw_pages = [page.extract_text() or "" for page in reader.pages]
-        info = reader.metadata or {}
+        return [page.extract_text() or "" for page in reader.pages], reader.metadata or {}
     except IngestError:
         raise
     except (PdfReadError, ValueError, KeyError, TypeError, OSError, AttributeError, IndexError) as error:
         raise IngestError(f"PDF ist beschädigt oder unvollständig ({type(error).__name__})") from None
     except Exception as error:  # pypdf raises many types for broken files
         raise IngestError(f"PDF kann nicht gelesen werden ({type(error).__name__})") from None
-    pages = [normalize_whitespace(join_hyphenated(page), join_lines=True)
-             for page in strip_running_lines(raw_pages)]
-    if not any(pages):
-        raise IngestError("PDF hat keine Textebene (gescanntes Dokument?) – OCR wird nicht unterstützt")
-    starts, cursor = [], 0
-    for page in pages:
-        starts.append(cursor)
-        cursor += len(page) + 2
-    file_meta = {"title": str(info.get("/Title") or "").strip()}
-    return [_document(source, "\n\n".join(pages), "", page_starts=starts,
-                      metadata=merge_metadata(file_meta, read_sidecar(path)))]
 
 
 def _check_zip(data: bytes) -> None:
@@ -214,10 +238,12 @@ LOADERS: dict[str, Callable[[Path, str, bytes], list[Document]]] = {
 SUPPORTED_SUFFIXES = frozenset(LOADERS)
 
 
-def load_file(path: Path, source: str, data: bytes | None = None) -> list[Document]:
+def load_file(path: Path, source: str, data: bytes | None = None, *,
+              page_progress: PageProgress | None = None) -> list[Document]:
     """Load any supported file; every failure becomes an `IngestError` with a one-line reason.
 
-    With `data`, the file's bytes as already read (so the caller can fingerprint exactly what is parsed).
+    With `data`, the file's bytes as already read (so the caller can fingerprint exactly what is parsed);
+    `page_progress` counts the scanned pages of a PDF as they are recognised.
     """
     loader = LOADERS.get(path.suffix.lower())
     if loader is None:
@@ -227,6 +253,8 @@ def load_file(path: Path, source: str, data: bytes | None = None) -> list[Docume
             data = read_bounded(path)
         if not data:
             raise IngestError("Datei ist leer (0 Byte)")
+        if loader is load_pdf:
+            return load_pdf(path, source, data, progress=page_progress)
         return loader(path, source, data)
     except IngestError:
         raise

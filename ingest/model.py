@@ -23,6 +23,9 @@ class Document:
     page_starts: list[int] = field(default_factory=list)
     headings: list[tuple[int, str]] = field(default_factory=list)
     metadata: dict[str, str | int] = field(default_factory=dict)
+    ocr_pages: frozenset[int] = frozenset()  # 1-based pages whose text was recognised from a scan
+    notes: list[str] = field(default_factory=list)  # pages that could not be read, one German line each
+    ocr_pending: bool = False  # scanned pages were left out because Tesseract is not available
 
     def page_at(self, offset: int) -> int | None:
         """1-based page number of a character offset, or None for page-less formats."""
@@ -49,6 +52,7 @@ class Chunk:
     page_start: int | None
     page_end: int | None
     heading: str
+    ocr: bool = False  # the text was recognised from a scanned page
 
 
 class IngestError(LvoError):

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
+
+from fpdf import FPDF
+from PIL import Image
 
 from chat.export import Turn, conversation_markdown
 from chat.followup import contextual_query
 from chat.render import reply
-from chat.upload import place, safe_name
-from index import AnswerSentence, Hit, SearchResult, sentence_spans
+from chat.upload import add_documents, place, safe_name, summary
+from core import ChunkingOptions
+from index import AnswerSentence, Hit, Index, SearchResult, make_embedder, sentence_spans
 
 PASSAGE = ("Dresden richtete 2010 ein Bildungsbüro ein, z. B. mit einer Stabsstelle. Die Bildungsberatung "
            "wurde an 3. Stelle genannt.\nÜberschrift ohne Punkt\nDie Beratung der Eltern erfolgt in Stadtteilen.")
@@ -83,3 +88,22 @@ def test_export_keeps_answers_and_citations():
     assert "## Frage 1: Und in Dresden?" in markdown and "Gesucht wurde: „Bildungsberatung Dresden“" in markdown
     assert f"{answer[0].text} [1]" in markdown and "**[1] Titel 1** – `dresden.md`" in markdown
     assert "## Frage 2: Wie backe ich Brot?\n\nDazu habe ich in den Dokumenten nichts gefunden." in markdown
+
+
+def test_upload_summary_names_pages_that_could_not_be_read(tmp_path: Path, minilm: str):
+    corpus, upload = tmp_path / "corpus", tmp_path / "scan-mit-briefmarke.pdf"
+    corpus.mkdir()
+    pdf = FPDF(unit="pt")
+    pdf.add_page(format="A4")
+    pdf.set_font("helvetica", size=11)
+    pdf.multi_cell(0, 14, "Der Bildungsbericht des Kreises erschien im Herbst 2012.")
+    stamp = io.BytesIO()
+    Image.new("L", (1, 1), 0).save(stamp, format="PNG")
+    pdf.add_page(format=(1, 1))
+    pdf.image(stamp, x=0, y=0, w=1, h=1)
+    pdf.output(str(upload))
+    Index.open(tmp_path / "index", make_embedder(minilm), create=True).close()
+
+    report = add_documents([upload], corpus, tmp_path / "index", make_embedder(minilm), ChunkingOptions())
+    assert report.added == ["scan-mit-briefmarke.pdf"]
+    assert "- `scan-mit-briefmarke.pdf`, S. 2: Seite ist zu klein für die Texterkennung (4×4 Pixel)" in summary(report)

@@ -23,7 +23,7 @@ def test_search_endpoint_returns_the_ask_json_schema(server: str):
     result = client.predict("Welche Strukturen wurden in Dresden etabliert?", 3, api_name="/search")
     assert set(result) == {"query", "passages", "answer"}
     assert len(result["passages"]) == 3
-    assert set(result["passages"][0]) == {"rank", "score", "source", "title", "page", "text", "chunk_id"}
+    assert set(result["passages"][0]) == {"rank", "score", "source", "title", "page", "text", "chunk_id", "ocr"}
     assert result["passages"][0]["source"] == "transmit-lvo-kommunen-im-transfer.txt"
 
 
@@ -44,4 +44,4 @@ def test_search_endpoint_takes_optional_filters(server: str):
     assert set(result) == {"query", "passages", "answer"}
     assert result["passages"]
     assert {passage["source"] for passage in result["passages"]} == {"leipzig-leitlinien-zweck-zielsystem.md"}
-    assert set(result["passages"][0]) == {"rank", "score", "source", "title", "page", "text", "chunk_id"}
+    assert set(result["passages"][0]) == {"rank", "score", "source", "title", "page", "text", "chunk_id", "ocr"}

@@ -30,7 +30,8 @@ def test_ask_json_schema_and_dresden_question(lvo, sample_index: Path):
     assert payload["query"] == "Welche Strukturen wurden in Dresden etabliert?"
     assert len(payload["passages"]) == 5
     for rank, passage in enumerate(payload["passages"], start=1):
-        assert set(passage) == {"rank", "score", "source", "title", "page", "text", "chunk_id"}
+        assert set(passage) == {"rank", "score", "source", "title", "page", "text", "chunk_id", "ocr"}
+        assert passage["ocr"] is False
         assert passage["rank"] == rank and isinstance(passage["score"], float) and isinstance(passage["chunk_id"], int)
     first = payload["passages"][0]
     assert first["source"] == "transmit-lvo-kommunen-im-transfer.txt"

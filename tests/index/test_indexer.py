@@ -157,3 +157,28 @@ def test_sentences_shared_by_overlapping_chunks_are_embedded_once(tmp_path: Path
     sentence_vectors = sum(len(blob) for blob in stored.values()) // (4 + embedder.dim)
     assert chunks > 1 and sentence_vectors > len(sentences)  # the overlap repeats sentences ...
     assert totals[-1] == chunks + len(sentences)  # ... which are embedded only once
+
+
+def test_an_index_from_before_ocr_gets_the_ocr_column_and_reads_its_pdfs_once_more(tmp_path: Path, corpus: Path,
+                                                                                    embedder):
+    directory = tmp_path / "index"
+    (corpus / "a.txt").write_text("Erster Text über Bildung in Dresden.", "utf-8")
+    make_pdf(corpus / "bericht.pdf", [["Der Bildungsbericht erschien 2012 im Landkreis Görlitz."]])
+    ingest(directory, corpus, embedder)
+    index = Index.open(directory, embedder)
+    with index.catalog.transaction():  # as lvo wrote it before it read scans
+        index.catalog._db.execute("ALTER TABLE chunks DROP COLUMN ocr")
+        index.catalog._db.execute("UPDATE files SET fingerprint = replace(fingerprint, '|ocr', '')")
+    index.close()
+
+    report = ingest(directory, corpus, embedder)
+    assert report.indexed == ["bericht.pdf"] and report.unchanged == 1
+    index = Index.open(directory, embedder)
+    try:
+        hits = Searcher(index).search("Bildungsbericht Görlitz", 5).hits
+        old_rows = index.catalog._db.execute("SELECT count(*) FROM chunks WHERE ocr = 0").fetchone()[0]
+    finally:
+        index.close()
+    assert hits[0].source == "bericht.pdf" and not any(hit.ocr for hit in hits)
+    assert old_rows == consistent(directory, embedder)
+    assert ingest(directory, corpus, embedder).unchanged == 2

@@ -99,7 +99,7 @@ def test_each_bad_file_has_a_one_line_reason_and_the_rest_is_indexed(tmp_path: P
     assert "leer" in failed["leer.txt"]
     assert "beschädigt" in failed["abgeschnitten.pdf"]
     assert "verschlüsselt" in failed["verschlüsselt.pdf"]
-    assert "keine Textebene" in failed["gescannt.pdf"] and "OCR wird nicht unterstützt" in failed["gescannt.pdf"]
+    assert "kein Text erkannt" in failed["gescannt.pdf"] and "Seite ist leer" in failed["gescannt.pdf"]
     assert "Zip-Bombe" in failed["bombe.docx"]
     assert "Binärdaten" in failed["müll.txt"]
     assert "keinen Text" in failed["nur-skripte.html"]
