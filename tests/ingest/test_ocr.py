@@ -19,8 +19,7 @@ from chat.cli import main
 from chat.render import card
 from index import Index, Searcher, make_embedder
 from ingest import chunk_document, load_file
-from tests.chat.test_cli import lvo as lvo_process
-from tests.conftest import FONT, make_pdf, minilm_path
+from tests.conftest import FONT, lvo_process, make_pdf, minilm_path
 from tools.scan import character_error_rate, scan_pdf
 
 PAGES = [
@@ -202,6 +201,7 @@ def test_troubled_pages_are_named_and_the_rest_is_read(tmp_path: Path):
     assert {chunk.page_start: chunk.ocr for chunk in chunks} == {1: False, 2: True, 6: False}
 
 
+@pytest.mark.slow  # two real `lvo` processes with a PATH that lacks Tesseract
 def test_without_tesseract_text_pages_are_indexed_and_each_scan_named_once(tmp_path: Path, corpus: Path):
     make_pdf(tmp_path / "seite.pdf", [["Die Verbreitung erfolgte über die Schulen und Kindertagesstätten."]])
     scan_pdf(tmp_path / "seite.pdf", corpus / "nur-scan.pdf", dpi=200)
