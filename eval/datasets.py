@@ -11,6 +11,7 @@ from core import LvoError
 from ingest.clean import join_hyphenated
 
 BEIR_CORPUS = "corpus.jsonl"
+BEIR_ANSWERS = "answers.jsonl"  # optional beside a BEIR folder: {"_id", "answers": ["…"]} per question
 
 
 class EvalDataError(LvoError):
@@ -29,6 +30,7 @@ class Question:
     id: str
     text: str
     relevant: tuple[Relevant, ...]
+    answers: tuple[str, ...] = ()  # gold answer strings, where the set gives them (for `lvo eval --generate`)
 
     @property
     def off_topic(self) -> bool:
@@ -66,9 +68,19 @@ def load_beir(folder: Path, split: str = "test") -> EvalSet:
         parts = line.split("\t")
         if len(parts) >= 3 and float(parts[2]) > 0:
             relevant.setdefault(parts[0], []).append(Relevant(source=f"{BEIR_CORPUS}#{parts[1]}"))
-    questions = [Question(str(q["_id"]), q["text"], tuple(relevant[str(q["_id"])]))
+    answers = _beir_answers(folder / BEIR_ANSWERS)
+    questions = [Question(str(q["_id"]), q["text"], tuple(relevant[str(q["_id"])]), answers.get(str(q["_id"]), ()))
                  for q in _read_jsonl(queries) if str(q["_id"]) in relevant]
     return EvalSet(folder.name, [corpus], folder, questions)
+
+
+def _beir_answers(path: Path) -> dict[str, tuple[str, ...]]:
+    if not path.is_file():
+        return {}
+    try:
+        return {str(record["_id"]): tuple(str(a) for a in record["answers"]) for record in _read_jsonl(path)}
+    except (KeyError, TypeError):
+        raise EvalDataError(f"{path}: jede Zeile braucht _id und answers") from None
 
 
 def load_gold(questions_file: Path, corpus: Path) -> EvalSet:
@@ -78,7 +90,8 @@ def load_gold(questions_file: Path, corpus: Path) -> EvalSet:
     for record in _read_jsonl(questions_file):
         try:
             relevant = tuple(Relevant(r["source"], r.get("text", ""), r.get("page")) for r in record["relevant"])
-            questions.append(Question(str(record["id"]), record["question"], relevant))
+            answers = tuple(str(answer) for answer in record.get("answers", ()))
+            questions.append(Question(str(record["id"]), record["question"], relevant, answers))
         except (KeyError, TypeError):
             raise EvalDataError(f"{questions_file}: Frage ohne id/question/relevant: {record}") from None
     name = questions_file.parent.name if questions_file.stem == "questions" else questions_file.stem

@@ -117,3 +117,12 @@ def serving(*args: str) -> Iterator[str]:
     finally:
         process.terminate()
         process.wait(timeout=30)
+
+
+@pytest.fixture(scope="session")
+def llm_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """ONE real llama.cpp server with Gemma 3 270M for the whole session (base URL of its OpenAI API)."""
+    from tests.llm_server import llama_server
+
+    with llama_server(tmp_path_factory.mktemp("gemma")) as url:
+        yield url
