@@ -120,9 +120,9 @@ def serving(*args: str) -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def llm_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def llm_url() -> Iterator[str]:
     """ONE real llama.cpp server with Gemma 3 270M for the whole session (base URL of its OpenAI API)."""
     from tests.llm_server import llama_server
 
-    with llama_server(tmp_path_factory.mktemp("gemma")) as url:
+    with llama_server() as url:
         yield url

