@@ -74,7 +74,7 @@ def split_generated(text: str) -> list[str]:
         if leading and sentences:
             sentences[-1] = f"{sentences[-1]} {leading.group().strip()}"
             piece = piece[leading.end():].strip()
-        if piece:
+        if any(char.isalnum() for char in piece):  # not a bare bullet or rule line
             sentences.append(piece)
     return sentences
 
