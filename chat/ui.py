@@ -269,13 +269,18 @@ def build_app(searcher: Searcher, settings: Settings, generator: Generator | Non
                 files, add, status = _upload_panel()
         inputs = [question, chatbot, turns, session, *filters]
         outputs = [question, chatbot, turns, export]
+        formulating = []
         for event in (send.click, question.submit):
             answered = event(handlers.respond, inputs, outputs, api_visibility="private")
             answered = answered.then(None, js=SHOW_LATEST_REPLY, api_visibility="private")
             if generator is not None:
-                answered.then(handlers.formulate, [chatbot, turns, formulate, formulated], [chatbot, formulated],
-                              concurrency_limit=GENERATE_CONCURRENCY, concurrency_id="lvo-generate",
-                              api_visibility="private", show_progress="hidden")
+                formulating.append(answered.then(
+                    handlers.formulate, [chatbot, turns, formulate, formulated], [chatbot, formulated],
+                    concurrency_limit=GENERATE_CONCURRENCY, concurrency_id="lvo-generate", api_visibility="private",
+                    show_progress="hidden"))
+        for event in (send.click, question.submit, clear.click) if formulating else ():
+            # a new question (or a new conversation) stops the answer still streaming into the previous reply
+            event(None, None, None, cancels=formulating, api_visibility="private")
         clear.click(lambda: ([], [], None), None, [chatbot, turns, export], api_visibility="private")
         if generator is not None:
             clear.click(lambda: 0, None, [formulated], api_visibility="private")

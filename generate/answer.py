@@ -16,7 +16,7 @@ def known_names(index: Index) -> frozenset[str]:
     """The communes and Länder of the index's metadata, word by word („Kreis Lippe“ gives „Lippe“)."""
     facets = index.catalog.facets()
     values = [str(value) for key in ("kommune", "bundesland") for value in facets.get(key, [])]
-    return frozenset(word for value in values for word in value.split()
+    return frozenset(word.strip(",;()") for value in values for word in value.split()
                      if word[:1].isupper() and word.rstrip(".") not in NAME_INTRODUCERS)
 
 
