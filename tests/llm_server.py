@@ -39,7 +39,11 @@ def llama_server() -> Iterator[str]:
     log = tempfile.TemporaryFile(mode="w+")  # noqa: SIM115 – closed below; its start-up log is too long for a pipe nobody reads
     process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, text=True)
     try:
-        wait_for(f"http://127.0.0.1:{port}/v1/models", process)
+        try:
+            wait_for(f"http://127.0.0.1:{port}/v1/models", process)
+        except (AssertionError, AttributeError):  # AttributeError: wait_for reads a pipe, this log is a file
+            log.seek(0)
+            raise AssertionError(f"llama.cpp-Server startete nicht: {log.read()[-2000:]}") from None
         yield f"http://127.0.0.1:{port}/v1"
     finally:
         process.terminate()
