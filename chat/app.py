@@ -18,6 +18,7 @@ from chat.limits import MAX_UPLOAD_BYTES
 from chat.security import authenticator, corpus_file, requires_auth
 from chat.ui import CSS, build_app
 from core import Settings
+from generate import Generator
 from index import Index, Searcher, make_embedder
 
 SEARCH_CONCURRENCY = 4  # searches in parallel per event; more would only queue up on a laptop CPU
@@ -30,7 +31,8 @@ def create_server(settings: Settings) -> FastAPI:
     searcher = Searcher.from_settings(index, settings)
     server = FastAPI()
     server.add_api_route("/quelle/{relative:path}", _source_route(server, settings.corpus, auth is not None))
-    blocks = build_app(searcher, settings).queue(default_concurrency_limit=SEARCH_CONCURRENCY)
+    generator = Generator.from_settings(settings, index)
+    blocks = build_app(searcher, settings, generator).queue(default_concurrency_limit=SEARCH_CONCURRENCY)
     return gr.mount_gradio_app(server, blocks, path="/", css=CSS, auth=auth, max_file_size=MAX_UPLOAD_BYTES,
                                auth_message="Bitte mit Benutzername und Passwort anmelden.")
 

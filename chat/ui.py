@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import functools
 import tempfile
+import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -15,12 +16,17 @@ import gradio as gr
 from chat.export import Turn, write_export
 from chat.followup import contextual_query
 from chat.limits import MAX_QUERY_CHARS, UPLOAD_TYPES, query_problem
-from chat.render import reply
+from chat.render import generated_html, generation_error_html, reply, streaming_html
 from chat.upload import add_documents, summary
 from core import LvoError, Settings
-from index import Filters, Searcher
+from generate import GenerationError, Generator
+from index import Filters, Searcher, SearchResult
 
 ALL_YEARS = "alle"
+GENERATE_LABEL = "Antwort formulieren (Sprachmodell)"
+GENERATE_INFO = "Frage und gezeigte Belegstellen gehen an das eingestellte Sprachmodell; jeder Satz wird geprüft."
+GENERATE_CONCURRENCY = 2  # generations in parallel; they have their own queue, so searches never wait for them
+STREAM_INTERVAL = 0.15  # seconds between screen updates while an answer streams in
 CSS = """
 .lvo-reply {line-height: 1.45;}
 .lvo-searched {font-size: 0.85em; opacity: 0.75; margin-bottom: 6px;}
@@ -38,6 +44,15 @@ CSS = """
 .lvo-origin {color: var(--color-accent);}
 .lvo-nearest {margin-top: 8px;}
 .lvo-nearest summary {cursor: pointer; font-size: 0.9em;}
+.lvo-generated {margin: 4px 0 10px; padding: 8px 10px; border: 1px dashed var(--border-color-primary);
+  border-radius: 4px;}
+.lvo-generated-title {font-size: 0.85em; opacity: 0.8; margin-bottom: 4px;}
+.lvo-unsupported {text-decoration: line-through wavy #c0392b; text-decoration-thickness: 1px;}
+.lvo-unbelegt {text-decoration: none; display: inline-block; font-size: 0.8em; font-weight: bold; color: #fff;
+  background: #c0392b; border-radius: 3px; padding: 0 4px;}
+.lvo-why {font-size: 0.8em; opacity: 0.75; display: inline-block; text-decoration: none;}
+.lvo-ref-missing {font-weight: bold; color: #c0392b;}
+.lvo-gen-error {border-color: #c0392b;}
 #lvo-chat {min-height: 320px;}
 @media (max-width: 640px) { #lvo-chat {height: 62vh !important;} }
 """
@@ -116,10 +131,11 @@ def _filter_updates(facets: dict[str, list[str | int]]) -> tuple[Any, ...]:
 class ChatHandlers:
     """The event handlers of one app; they share the searcher and settings, nothing else."""
 
-    def __init__(self, searcher: Searcher, settings: Settings, export_dir: Path):
+    def __init__(self, searcher: Searcher, settings: Settings, export_dir: Path, generator: Generator | None = None):
         self.searcher = searcher
         self.settings = settings
         self.export_dir = export_dir
+        self.generator = generator
 
     def names(self) -> list[str]:
         facets = self.searcher.index.catalog.facets()
@@ -134,6 +150,55 @@ class ChatHandlers:
             return {"query": query, "passages": [], "answer": []}
         filters = as_filters(kommune, bundesland, typ, year_from, year_to)
         return self.searcher.search(query, max(1, min(int(top_k), 50)), filters=filters).to_json()
+
+    @shown_to_user
+    def answer(self, query: str, top_k: int = 5, kommune: str | list[str] = "", bundesland: str | list[str] = "",
+               typ: str | list[str] = "", year_from: int | None = None, year_to: int | None = None) -> dict:
+        """The `search` JSON plus `generated`: the model's answer with every sentence checked against its passage.
+
+        When no passage is found, no model is asked; a failure of the model is reported in `generated.error`.
+        """
+        query = (query or "").strip()
+        if query_problem(query):
+            return {"query": query, "passages": [], "answer": []}
+        filters = as_filters(kommune, bundesland, typ, year_from, year_to)
+        result = self.searcher.search(query, max(1, min(int(top_k), 50)), filters=filters)
+        payload = result.to_json()
+        try:
+            generated = self.generator.answer(result.query, result.hits)
+            payload["generated"] = generated.to_json() if generated else self._empty_generated()
+        except GenerationError as error:
+            payload["generated"] = self._empty_generated() | {"error": str(error)}
+        return payload
+
+    def _empty_generated(self) -> dict:
+        return {"text": "", "sentences": [], "model": self.settings.llm_model}
+
+    def formulate(self, history: list[dict], turns: list[Turn], enabled: bool, formulated: int) -> Iterator[tuple]:
+        """Stream the model's answer into the latest reply, then replace it by the checked version."""
+        if not enabled or self.generator is None or len(turns) <= formulated or not turns[-1].hits:
+            yield history, len(turns)
+            return
+        number, turn = len(turns), turns[-1]
+        result, ranks = SearchResult(turn.searched, turn.hits, turn.sentences), {hit.rank for hit in turn.hits}
+
+        def shown(block: str) -> list[dict]:
+            content = reply(result, turn.searched, turn=number, generated=block)
+            return [*history[:-1], {"role": "assistant", "content": content}]
+
+        yield shown(streaming_html("", number, ranks)), number
+        text, updated = "", time.monotonic()
+        try:
+            for piece in self.generator.stream(turn.searched, turn.hits):
+                text += piece
+                if time.monotonic() - updated >= STREAM_INTERVAL:
+                    updated = time.monotonic()
+                    yield shown(streaming_html(text, number, ranks)), number
+            checked = self.generator.check(text, turn.hits)
+            block = generated_html(checked, number, ranks, self.settings.llm_unsupported == "hide")
+        except GenerationError as error:
+            block = generation_error_html(str(error))
+        yield shown(block), number
 
     @shown_to_user
     def respond(self, message: str, history: list[dict], turns: list[Turn], session: str, top_k: int,
@@ -195,8 +260,8 @@ def _upload_panel() -> tuple[gr.File, gr.Button, gr.Markdown]:
     return files, add, status
 
 
-def build_app(searcher: Searcher, settings: Settings) -> gr.Blocks:
-    handlers = ChatHandlers(searcher, settings, Path(tempfile.mkdtemp(prefix="lvo-export-")))
+def build_app(searcher: Searcher, settings: Settings, generator: Generator | None = None) -> gr.Blocks:
+    handlers = ChatHandlers(searcher, settings, Path(tempfile.mkdtemp(prefix="lvo-export-")), generator)
     facets = searcher.index.catalog.facets()
     with gr.Blocks(title="LvO-Wissenssuche") as app:
         turns = gr.State([])
@@ -211,6 +276,10 @@ def build_app(searcher: Searcher, settings: Settings) -> gr.Blocks:
                                           "organisiert?“", show_label=False, scale=5, min_width=200,
                                           max_length=MAX_QUERY_CHARS, elem_id="lvo-frage")
                     send = gr.Button("Fragen", variant="primary", scale=1, min_width=80, elem_id="lvo-senden")
+                formulate = formulated = None
+                if generator is not None:  # without an endpoint the chat stays exactly as it was
+                    formulate = gr.Checkbox(False, label=GENERATE_LABEL, info=GENERATE_INFO, elem_id="lvo-formulieren")
+                    formulated = gr.State(0)
                 with gr.Row():
                     export = gr.DownloadButton("Unterhaltung als Markdown", value=None, size="sm",
                                                elem_id="lvo-export")
@@ -220,10 +289,24 @@ def build_app(searcher: Searcher, settings: Settings) -> gr.Blocks:
                 files, add, status = _upload_panel()
         inputs = [question, chatbot, turns, session, *filters]
         outputs = [question, chatbot, turns, export]
+        formulating = []
         for event in (send.click, question.submit):
-            event(handlers.respond, inputs, outputs, api_visibility="private").then(
-                None, js=SHOW_LATEST_REPLY, api_visibility="private")
+            answered = event(handlers.respond, inputs, outputs, api_visibility="private")
+            answered = answered.then(None, js=SHOW_LATEST_REPLY, api_visibility="private")
+            if generator is not None:
+                formulating.append(answered.then(
+                    handlers.formulate, [chatbot, turns, formulate, formulated], [chatbot, formulated],
+                    concurrency_limit=GENERATE_CONCURRENCY, concurrency_id="lvo-generate", api_visibility="private",
+                    show_progress="hidden"))
+        for event in (send.click, question.submit, clear.click) if formulating else ():
+            # a new question (or a new conversation) stops the answer still streaming into the previous reply
+            event(None, None, None, cancels=formulating, api_visibility="private")
         clear.click(lambda: ([], [], None), None, [chatbot, turns, export], api_visibility="private")
+        if generator is not None:
+            clear.click(lambda: 0, None, [formulated], api_visibility="private")
         add.click(handlers.upload, [files], [status, files, *filters[1:]], api_visibility="private")
         gr.api(handlers.search, api_name="search")
+        if generator is not None:
+            gr.api(handlers.answer, api_name="answer", concurrency_limit=GENERATE_CONCURRENCY,
+                   concurrency_id="lvo-generate")
     return app

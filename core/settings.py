@@ -11,6 +11,7 @@ from core.errors import ConfigError
 
 CONFIG_FILE = "lvo.toml"
 MODES = ("dense", "bm25", "hybrid")
+UNSUPPORTED_CHOICES = ("mark", "hide")
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,16 @@ class Settings:
     port: int = 7860
     users: Path = Path("lvo-users.json")
     commit_chunks: int = 512
+    llm_url: str = ""  # base URL of an OpenAI-compatible server; empty: answers stay extractive
+    llm_model: str = ""
+    llm_timeout: float = 60.0  # seconds for a whole generation, and for the connection and each chunk
+    llm_max_tokens: int = 400
+    llm_unsupported: str = "mark"  # unsupported generated sentences: "mark" them „nicht belegt“ or "hide" them
+    llm_min_similarity: float = 0.91  # calibrated in bench/check_calibration.py (docs/llm.md)
+
+    @property
+    def generation_enabled(self) -> bool:
+        return bool(self.llm_url)
 
     @property
     def chunking(self) -> ChunkingOptions:
@@ -71,6 +82,9 @@ def load_settings(overrides: dict[str, object] | None = None, *, cwd: Path | Non
             table = tomllib.loads(config_file.read_text(encoding="utf-8"))
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
             raise ConfigError(f"{CONFIG_FILE} ist ungültig: {error}") from None
+        if "llm_api_key" in table:
+            raise ConfigError(f"{CONFIG_FILE}: den Schlüssel des Sprachmodells nur über LVO_LLM_API_KEY setzen, "
+                              "nie in einer Datei")
         unknown = set(table) - names
         if unknown:
             raise ConfigError(f"{CONFIG_FILE}: unbekannte Einstellung(en) {', '.join(sorted(unknown))}")
@@ -95,4 +109,12 @@ def _validate(settings: Settings, cwd: Path) -> Settings:
         raise ConfigError("dense_weight, keyword_weight und sentence_weight dürfen nicht negativ und nicht alle 0 sein")
     if settings.commit_chunks < 1:
         raise ConfigError("commit_chunks muss mindestens 1 sein")
+    if settings.llm_unsupported not in UNSUPPORTED_CHOICES:
+        raise ConfigError("llm_unsupported muss mark oder hide sein")
+    if settings.llm_timeout <= 0 or settings.llm_max_tokens < 1:
+        raise ConfigError("llm_timeout und llm_max_tokens müssen positiv sein")
+    if settings.llm_url and not settings.llm_url.startswith(("http://", "https://")):
+        raise ConfigError(f"llm_url muss mit http:// oder https:// beginnen, nicht {settings.llm_url!r}")
+    if settings.llm_url and not settings.llm_model:
+        raise ConfigError("llm_url ist gesetzt, aber llm_model fehlt (LVO_LLM_MODEL oder --llm-model)")
     return replace(settings, corpus=cwd / settings.corpus, index=cwd / settings.index, users=cwd / settings.users)

@@ -254,3 +254,12 @@ def lvo_server() -> Iterator[Servers]:
 def sample_server(lvo_server: Servers, sample_index: Path) -> Server:
     """`lvo serve` on the sample index and corpus with the default model, shared by read-only tests."""
     return lvo_server.start("--index", sample_index, "--corpus", SAMPLE_CORPUS)
+
+
+@pytest.fixture(scope="session")
+def llm_url() -> Iterator[str]:
+    """ONE real llama.cpp server with Gemma 3 270M for the whole session (base URL of its OpenAI API)."""
+    from tests.llm_server import llama_server
+
+    with llama_server() as url:
+        yield url

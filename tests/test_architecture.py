@@ -1,4 +1,4 @@
-"""The README's picture of the code, enforced: chat → eval → index → (ingest, embed) → core.
+"""The README's picture of the code, enforced: chat → eval → generate → index → (ingest, embed) → core.
 
 A package may import its own modules and, through their `__init__` only, the packages directly below it.
 """
@@ -14,8 +14,9 @@ ALLOWED = {
     "ingest": {"core"},
     "embed": {"core"},
     "index": {"core", "ingest", "embed"},
-    "eval": {"core", "index"},
-    "chat": {"core", "eval", "index"},
+    "generate": {"core", "index"},
+    "eval": {"core", "generate", "index"},
+    "chat": {"core", "eval", "generate", "index"},
 }
 
 

@@ -111,6 +111,12 @@ def assert_traceable(reply) -> None:
         assert normalized(sentence) in normalized(card.locator(".lvo-card-text").inner_text())
 
 
+def test_no_generation_switch_without_an_endpoint(page):
+    reply = ask(page, "Wie hat Dresden die Bildungsberatung organisiert?")
+    assert page.locator("#lvo-formulieren").count() == 0
+    assert reply.locator(".lvo-generated").count() == 0
+
+
 def test_answer_with_markers_cards_and_page_links(page, server: str):
     reply = ask(page, "Welche Organisationsmodelle der Bildungsberatung gab es in Mitteldeutschland?")
     assert reply.locator(".lvo-answer").count() == 1
