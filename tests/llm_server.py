@@ -9,11 +9,14 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
 
-from tests.conftest import free_port, wait_for
+from tests.conftest import free_port
 
 MODEL_ALIAS = "gemma3-270m"
 N_CTX = 4096
@@ -40,8 +43,8 @@ def llama_server() -> Iterator[str]:
     process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, text=True)
     try:
         try:
-            wait_for(f"http://127.0.0.1:{port}/v1/models", process)
-        except (AssertionError, AttributeError):  # AttributeError: wait_for reads a pipe, this log is a file
+            _wait_until_listening(f"http://127.0.0.1:{port}/v1/models", process)
+        except AssertionError:
             log.seek(0)
             raise AssertionError(f"llama.cpp-Server startete nicht: {log.read()[-2000:]}") from None
         yield f"http://127.0.0.1:{port}/v1"
@@ -52,6 +55,19 @@ def llama_server() -> Iterator[str]:
         except subprocess.TimeoutExpired:
             process.kill()
         log.close()
+
+
+def _wait_until_listening(url: str, process: subprocess.Popen, seconds: float = 300) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise AssertionError("exited")
+        try:
+            urllib.request.urlopen(url, timeout=2).close()
+            return
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            time.sleep(0.5)
+    raise AssertionError("no answer")
 
 
 class CuttingRelay:

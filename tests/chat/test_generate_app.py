@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from gradio_client import Client
 
-from tests.conftest import SAMPLE_CORPUS, serving
+from tests.conftest import SAMPLE_CORPUS, Servers
 from tests.llm_server import MODEL_ALIAS
 
 pytestmark = pytest.mark.slow
@@ -20,18 +20,18 @@ CHROMIUM = Path("/usr/bin/chromium")
 
 
 @pytest.fixture(scope="module")
-def server(sample_index: Path, llm_url: str) -> Iterator[str]:
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("LVO_LLM_MAX_TOKENS", "64")  # short answers: the small model is slow on a shared CPU
-        with serving("--index", str(sample_index), "--corpus", str(SAMPLE_CORPUS), "--llm-url", llm_url,
-                     "--llm-model", MODEL_ALIAS) as url:
-            yield url
+def server(sample_index: Path, llm_url: str, lvo_server: Servers) -> Iterator[str]:
+    short_answers = {"LVO_LLM_MAX_TOKENS": "64"}  # the small model is slow on a shared CPU
+    started = lvo_server.start("--index", sample_index, "--corpus", SAMPLE_CORPUS, "--llm-url", llm_url,
+                               "--llm-model", MODEL_ALIAS, env=short_answers)
+    yield started.url
+    lvo_server.stop(started)
 
 
 def test_answer_endpoint_returns_search_json_plus_checked_generation(server: str):
     client = Client(server, verbose=False)
     result = client.predict(DRESDEN, 2, api_name="/answer")
-    assert set(result) == {"query", "passages", "generated"}
+    assert set(result) == {"query", "passages", "answer", "generated"}
     assert len(result["passages"]) == 2
     assert set(result["generated"]) == {"text", "sentences", "model"}
     assert result["generated"]["model"] == MODEL_ALIAS
