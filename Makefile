@@ -41,7 +41,7 @@ chromium:
 # Scanned PDF pages are read by Debian's Tesseract with German language data (docs/ocr.md). Without it
 # `lvo ingest` still indexes everything else, so only the tests insist on it.
 TESSERACT_REQUIRED ?= 0
-test bench: TESSERACT_REQUIRED = 1
+test test-quick bench: TESSERACT_REQUIRED = 1
 tesseract:
 	@{ command -v tesseract >/dev/null && tesseract --list-langs 2>/dev/null | grep -qx deu; } || { \
 		if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq tesseract-ocr tesseract-ocr-deu >/dev/null; \
@@ -50,7 +50,7 @@ tesseract:
 clean:
 	rm -rf $(VENV) .lvo .lvo.rebuild .pytest_cache
 
-# Benchmarks (README „Benchmarks“): one table each, details in bench/results.json.
+# Benchmarks (docs/benchmarks.md): one table each, details in bench/results.json.
 bench: $(VENV)/.installed-test tesseract
 	$(BIN)/python bench/run.py --profile quick
 
