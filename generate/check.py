@@ -15,11 +15,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from core import Settings
 from generate.facts import extract_facts, name_occurs, names_in, supporting_facts, without_markers
 from generate.prompt import NOT_IN_DOCUMENTS
 from index import Embedder, Hit, split_sentences
 
-DEFAULT_MIN_SIMILARITY = 0.91  # bench/check_calibration.py on eval/sets/check-examples.json
 _MARKERS = re.compile(r"\[\s*(\d+(?:\s*[,;]\s*\d+)*)\s*\]")
 _LEADING_MARKERS = re.compile(r"^(?:\s*\[\s*\d+(?:\s*[,;]\s*\d+)*\s*\])+")
 _GLUED = re.compile(r"([.!?])(\[\s*\d|[A-ZÄÖÜ][a-zäöüß])")  # „Satz.[1]“, „[2].Nächster“: no space written
@@ -124,7 +124,7 @@ def evidence_windows(passage: str) -> list[str]:
 class SentenceChecker:
     """Checks generated answers against the shown passages; shareable between threads of one process."""
 
-    def __init__(self, embedder: Embedder, min_similarity: float = DEFAULT_MIN_SIMILARITY,
+    def __init__(self, embedder: Embedder, min_similarity: float = Settings.llm_min_similarity,
                  known_names: frozenset[str] = frozenset()):
         self.min_similarity = min_similarity
         self.known_names = known_names

