@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import io
 import json
 import random
@@ -15,11 +14,10 @@ import pytest
 from fpdf import FPDF
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
-from chat.cli import main
 from chat.render import card
-from index import Index, Searcher, make_embedder
+from index import Index, Searcher
 from ingest import chunk_document, load_file
-from tests.conftest import FONT, lvo_process, make_pdf, minilm_path
+from tests.conftest import FONT, lvo_process, make_pdf, minilm_path, run_lvo, shared_embedder
 from tools.scan import character_error_rate, scan_pdf
 
 PAGES = [
@@ -52,11 +50,10 @@ class Ingested:
 
 
 def lvo(*args: str) -> str:
-    """Run the `lvo` command in this process (one model load for the module) and return what it printed."""
-    printed = io.StringIO()
-    with contextlib.redirect_stdout(printed):
-        assert main([*args, "--model", minilm_path()]) == 0
-    return printed.getvalue()
+    """Run the `lvo` command in this process (the session's model) and return what it printed."""
+    done = run_lvo(*args, "--model", minilm_path())
+    assert done.returncode == 0, done.stderr
+    return done.stdout
 
 
 def _ingest(corpus: Path, index: Path) -> Ingested:
@@ -123,7 +120,7 @@ def test_ocr_passages_are_marked_in_json_and_cards(versions: dict[str, Ingested]
         passages = json.loads(printed)["passages"]
         assert passages and all(passage["ocr"] is expected for passage in passages)
         assert passages[0]["page"] == 2
-    index = Index.open(versions["scan"].index, make_embedder(minilm_path()))
+    index = Index.open(versions["scan"].index, shared_embedder(minilm_path()))
     try:
         hit = Searcher(index).search("Gäste der Bildungskonferenz", 1).hits[0]
     finally:
