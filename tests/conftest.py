@@ -276,3 +276,12 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     """The run is over: the interpreter's final collection over everything loaded since (about 3 s) is skipped,
     the process's memory goes back to the system as it ends."""
     gc.freeze()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """For `make test` (pytest-xdist, `-n 2 --dist loadgroup`): the tests of the shared sample index and language
+    model run in one worker, so that each is built or started once; every other module runs whole in one worker,
+    so that its module fixtures (servers, reference vectors) are made once."""
+    for item in items:
+        shared = {"sample_index", "llm_url"} & set(item.fixturenames)
+        item.add_marker(pytest.mark.xdist_group("sample" if shared else item.nodeid.split("::")[0]))
