@@ -10,8 +10,9 @@ $(BIN)/python:
 	$(BIN)/python -m pip install -q --upgrade pip
 
 # The stamps reinstall when pyproject.toml or the C kernels change; torch is pinned to the CPU build 2.13.0.
-# pip compiles the packages' bytecode on one core; compileall does the same on all of them.
-COMPILE := $(BIN)/python -m compileall -q -j 0 $(VENV)/lib >/dev/null
+# pip compiles the packages' bytecode on one core; compileall does the same on all of them. Like pip it goes on
+# past the few files that are not Python 3.11 (torch ships one written for 3.12).
+COMPILE := $(BIN)/python -m compileall -q -j 0 $(VENV)/lib >/dev/null || true
 $(VENV)/.installed: pyproject.toml setup.py embed/e5/_kernels.c | $(BIN)/python
 	$(BIN)/python -m pip install -q --no-compile -e .
 	$(COMPILE)
