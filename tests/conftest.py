@@ -280,8 +280,7 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """For `make test` (pytest-xdist, `-n 2 --dist loadgroup`): the tests of the shared sample index and language
-    model run in one worker, so that each is built or started once; every other module runs whole in one worker,
-    so that its module fixtures (servers, reference vectors) are made once."""
+    model run in one worker, so that each is built or started once; the others go to whichever worker is free."""
     for item in items:
-        shared = {"sample_index", "llm_url"} & set(item.fixturenames)
-        item.add_marker(pytest.mark.xdist_group("sample" if shared else item.nodeid.split("::")[0]))
+        if {"sample_index", "llm_url"} & set(item.fixturenames):
+            item.add_marker(pytest.mark.xdist_group("sample"))
