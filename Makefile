@@ -10,20 +10,26 @@ $(BIN)/python:
 	$(BIN)/python -m pip install -q --upgrade pip
 
 # The stamps reinstall when pyproject.toml or the C kernels change; torch is pinned to the CPU build 2.13.0.
+# pip compiles the packages' bytecode on one core; compileall does the same on all of them. Like pip it goes on
+# past the few files that are not Python 3.11 (torch ships one written for 3.12).
+COMPILE := $(BIN)/python -m compileall -q -j 0 $(VENV)/lib >/dev/null || true
 $(VENV)/.installed: pyproject.toml setup.py embed/e5/_kernels.c | $(BIN)/python
-	$(BIN)/python -m pip install -q -e .
+	$(BIN)/python -m pip install -q --no-compile -e .
+	$(COMPILE)
 	touch $@
 
 $(VENV)/.installed-test: pyproject.toml setup.py embed/e5/_kernels.c | $(BIN)/python
-	$(BIN)/python -m pip install -q -e '.[test]'
+	$(BIN)/python -m pip install -q --no-compile -e '.[test]'
+	$(COMPILE)
 	touch $@ $(VENV)/.installed
 
 run: $(VENV)/.installed tesseract
 	$(BIN)/lvo ingest
 	$(BIN)/lvo serve
 
+# Two workers (pytest-xdist): one holds the sample index and the language model server (tests/conftest.py).
 test: $(VENV)/.installed-test chromium tesseract
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n 2 --dist loadgroup
 
 # Everything but the tests marked slow (browser, servers, many processes, kills).
 test-quick: $(VENV)/.installed-test tesseract

@@ -10,12 +10,15 @@ import os
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import httpx
-import openai
 
 from core import Settings
 from generate.errors import GenerationError
+
+if TYPE_CHECKING:
+    import openai
 
 API_KEY_VARIABLE = "LVO_LLM_API_KEY"
 NO_KEY = "lvo"  # local servers need no key, but the client library insists on one
@@ -42,7 +45,7 @@ class ChatClient:
 
     def __init__(self, endpoint: Endpoint):
         self.endpoint = endpoint
-        self._client = openai.OpenAI(
+        self._client = _openai().OpenAI(
             base_url=endpoint.url, api_key=os.environ.get(API_KEY_VARIABLE) or NO_KEY, max_retries=0,
             timeout=httpx.Timeout(endpoint.timeout, connect=min(10.0, endpoint.timeout)))
 
@@ -53,7 +56,7 @@ class ChatClient:
             response = self._client.chat.completions.create(
                 model=self.endpoint.model, messages=messages, stream=True, temperature=0.0,
                 max_tokens=self.endpoint.max_tokens)
-        except openai.APIError as error:
+        except _openai().APIError as error:
             raise self._translate(error) from None
         finished, produced = False, False
         with response:
@@ -66,7 +69,7 @@ class ChatClient:
                     if piece:
                         produced = True
                         yield piece
-            except (openai.APIError, httpx.HTTPError) as error:
+            except (_openai().APIError, httpx.HTTPError) as error:
                 raise self._translate(error, streaming=True) from None
         if not finished:  # every server ends a complete answer with a finish reason
             raise GenerationError(BROKEN_STREAM if produced else ENDED_EMPTY)
@@ -78,7 +81,7 @@ class ChatClient:
         return f"Das Sprachmodell hat nicht innerhalb von {self.endpoint.timeout:g} s geantwortet."
 
     def _translate(self, error: Exception, streaming: bool = False) -> GenerationError:
-        where = self.endpoint.url
+        where, openai = self.endpoint.url, _openai()
         if isinstance(error, openai.APITimeoutError | httpx.TimeoutException):
             return GenerationError(self._too_slow())
         if isinstance(error, openai.APIConnectionError | httpx.ConnectError):
@@ -90,6 +93,13 @@ class ChatClient:
         if streaming:
             return GenerationError(BROKEN_STREAM)
         return GenerationError(f"Das Sprachmodell unter {where} hat unerwartet geantwortet.")
+
+
+def _openai():
+    """The openai package, imported on first use: lvo without a language model starts a second sooner."""
+    import openai
+
+    return openai
 
 
 def _status_message(error: openai.APIStatusError, endpoint: Endpoint) -> str:

@@ -11,6 +11,7 @@ overhead, not arithmetic, dominates, which is why this engine beats torch on que
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 import os
 import subprocess
@@ -27,12 +28,8 @@ MODEL_FILE = "encoder-int8.onnx"
 
 
 def available() -> bool:
-    try:
-        import onnx  # noqa: F401
-        import onnxruntime  # noqa: F401
-    except ImportError:
-        return False
-    return True
+    """Whether onnx (to build the graph) and onnxruntime are installed; looked up without importing onnx (a second)."""
+    return all(importlib.util.find_spec(name) is not None for name in ("onnx", "onnxruntime"))
 
 
 def _graph(weights: dict[str, np.ndarray], config: ModelConfig):

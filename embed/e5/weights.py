@@ -16,6 +16,7 @@ import shutil
 import struct
 import tempfile
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 
 import numpy as np
@@ -208,8 +209,15 @@ def default_cache_root() -> Path:
 
 
 def converted(bin_path: Path, cache_root: Path | None = None) -> Path:
-    """The cache folder for this exact model file: converted when missing, converted again when damaged."""
-    cache_root = cache_root or default_cache_root()
+    """The cache folder for this exact model file: converted when missing, converted again when damaged.
+
+    Checked once per process and cache folder (reading the tokenizer takes a second): the embedders made later
+    in the process share what the first one loaded (`embed.e5.runner`)."""
+    return _checked(bin_path, cache_root or default_cache_root())
+
+
+@cache
+def _checked(bin_path: Path, cache_root: Path) -> Path:
     try:
         digest = hashlib.sha256(bin_path.read_bytes()).hexdigest()
     except OSError as error:

@@ -13,7 +13,7 @@ from chat.followup import contextual_query
 from chat.render import reply
 from chat.upload import add_documents, place, safe_name, summary
 from core import ChunkingOptions
-from index import AnswerSentence, Hit, Index, SearchResult, make_embedder, sentence_spans
+from index import AnswerSentence, Hit, Index, SearchResult, sentence_spans
 
 PASSAGE = ("Dresden richtete 2010 ein Bildungsbüro ein, z. B. mit einer Stabsstelle. Die Bildungsberatung "
            "wurde an 3. Stelle genannt.\nÜberschrift ohne Punkt\nDie Beratung der Eltern erfolgt in Stadtteilen.")
@@ -90,7 +90,7 @@ def test_export_keeps_answers_and_citations():
     assert "## Frage 2: Wie backe ich Brot?\n\nDazu habe ich in den Dokumenten nichts gefunden." in markdown
 
 
-def test_upload_summary_names_pages_that_could_not_be_read(tmp_path: Path, minilm: str):
+def test_upload_summary_names_pages_that_could_not_be_read(tmp_path: Path, minilm_embedder):
     corpus, upload = tmp_path / "corpus", tmp_path / "scan-mit-briefmarke.pdf"
     corpus.mkdir()
     pdf = FPDF(unit="pt")
@@ -102,8 +102,8 @@ def test_upload_summary_names_pages_that_could_not_be_read(tmp_path: Path, minil
     pdf.add_page(format=(1, 1))
     pdf.image(stamp, x=0, y=0, w=1, h=1)
     pdf.output(str(upload))
-    Index.open(tmp_path / "index", make_embedder(minilm), create=True).close()
+    Index.open(tmp_path / "index", minilm_embedder, create=True).close()
 
-    report = add_documents([upload], corpus, tmp_path / "index", make_embedder(minilm), ChunkingOptions())
+    report = add_documents([upload], corpus, tmp_path / "index", minilm_embedder, ChunkingOptions())
     assert report.added == ["scan-mit-briefmarke.pdf"]
     assert "- `scan-mit-briefmarke.pdf`, S. 2: Seite ist zu klein für die Texterkennung (4×4 Pixel)" in summary(report)

