@@ -70,12 +70,10 @@ def _wait_until_listening(url: str, process: subprocess.Popen, seconds: float = 
     raise AssertionError("no answer")
 
 
-class CuttingRelay:
-    """Relays TCP to `target_port` and closes both sides once `cut_after` bytes of the answer went back."""
+class _Listener:
+    """A loopback TCP listener on a free port that hands each accepted connection to `accepted` in a thread."""
 
-    def __init__(self, target_port: int, cut_after: int):
-        self.target_port = target_port
-        self.cut_after = cut_after
+    def __init__(self):
         self.listener = socket.create_server(("127.0.0.1", 0))
         self.port = self.listener.getsockname()[1]
         threading.Thread(target=self._serve, daemon=True).start()
@@ -83,12 +81,30 @@ class CuttingRelay:
     def _serve(self) -> None:
         while True:
             try:
-                client, _ = self.listener.accept()
+                connection, _ = self.listener.accept()
             except OSError:
                 return
-            upstream = socket.create_connection(("127.0.0.1", self.target_port))
-            threading.Thread(target=self._pipe, args=(client, upstream, None), daemon=True).start()
-            threading.Thread(target=self._pipe, args=(upstream, client, self.cut_after), daemon=True).start()
+            self.accepted(connection)
+
+    def accepted(self, connection: socket.socket) -> None:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        self.listener.close()
+
+
+class CuttingRelay(_Listener):
+    """Relays TCP to `target_port` and closes both sides once `cut_after` bytes of the answer went back."""
+
+    def __init__(self, target_port: int, cut_after: int):
+        self.target_port = target_port
+        self.cut_after = cut_after
+        super().__init__()
+
+    def accepted(self, connection: socket.socket) -> None:
+        upstream = socket.create_connection(("127.0.0.1", self.target_port))
+        threading.Thread(target=self._pipe, args=(connection, upstream, None), daemon=True).start()
+        threading.Thread(target=self._pipe, args=(upstream, connection, self.cut_after), daemon=True).start()
 
     @staticmethod
     def _pipe(source: socket.socket, target: socket.socket, limit: int | None) -> None:
@@ -107,29 +123,19 @@ class CuttingRelay:
                 end.shutdown(socket.SHUT_RDWR)
             end.close()
 
-    def close(self) -> None:
-        self.listener.close()
 
-
-class SilentServer:
+class SilentServer(_Listener):
     """Accepts connections and reads requests, but never answers: a model that hangs."""
 
     def __init__(self):
-        self.listener = socket.create_server(("127.0.0.1", 0))
-        self.port = self.listener.getsockname()[1]
         self._held: list[socket.socket] = []
-        threading.Thread(target=self._serve, daemon=True).start()
+        super().__init__()
 
-    def _serve(self) -> None:
-        while True:
-            try:
-                connection, _ = self.listener.accept()
-            except OSError:
-                return
-            self._held.append(connection)
+    def accepted(self, connection: socket.socket) -> None:
+        self._held.append(connection)
 
     def close(self) -> None:
-        self.listener.close()
+        super().close()
         for connection in self._held:
             connection.close()
 

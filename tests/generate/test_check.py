@@ -33,34 +33,25 @@ def test_a_date_written_differently_is_supported(checker):
     assert result.supported, result.why
 
 
-def test_a_wrong_number_is_caught(checker):
-    result = verdict(checker, "Im Schuljahr 2012/13 hatten sieben Fachschulen und sechs Fachakademien in Nürnberg "
-                              "zusammen 2.370 Schülerinnen und Schüler [1].")
+@pytest.mark.parametrize(("sentence", "why"), [
+    pytest.param("Im Schuljahr 2012/13 hatten sieben Fachschulen und sechs Fachakademien in Nürnberg zusammen "
+                 "2.370 Schülerinnen und Schüler [1].", "Zahl 2370 steht nicht in [1]", id="wrong number"),
+    pytest.param("Die fünfte Nürnberger Bildungskonferenz fand am 16. November 2013 statt [1].",
+                 "Datum 2013-11-16 steht nicht in [1]", id="wrong date"),
+    pytest.param("In Leipzig lag die Gesamtverantwortung bei der Oberbürgermeisterin [2].",
+                 "Name „Leipzig“ steht nicht in [2]", id="name not in the cited passage"),
+    pytest.param("Die Gesamtverantwortung lag bei der Oberbürgermeisterin [2][7].",
+                 "zitiert [7], das nicht unter den Belegstellen ist", id="citation of a passage not shown"),
+])
+def test_a_claim_the_cited_passage_does_not_hold_is_caught(checker, sentence, why):
+    result = verdict(checker, sentence)
     assert not result.supported
-    assert result.why == "Zahl 2370 steht nicht in [1]"
-
-
-def test_a_wrong_date_is_caught(checker):
-    result = verdict(checker, "Die fünfte Nürnberger Bildungskonferenz fand am 16. November 2013 statt [1].")
-    assert not result.supported
-    assert result.why == "Datum 2013-11-16 steht nicht in [1]"
-
-
-def test_a_name_not_in_the_cited_passage_is_caught(checker):
-    result = verdict(checker, "In Leipzig lag die Gesamtverantwortung bei der Oberbürgermeisterin [2].")
-    assert not result.supported
-    assert result.why == "Name „Leipzig“ steht nicht in [2]"
+    assert result.why == why
 
 
 def test_the_same_claim_with_the_right_name_is_supported(checker):
     result = verdict(checker, "In Dresden lag die Gesamtverantwortung bei der Oberbürgermeisterin [2].")
     assert result.supported, result.why
-
-
-def test_a_citation_of_a_passage_not_shown_is_caught(checker):
-    result = verdict(checker, "Die Gesamtverantwortung lag bei der Oberbürgermeisterin [2][7].")
-    assert not result.supported
-    assert result.why == "zitiert [7], das nicht unter den Belegstellen ist"
 
 
 def test_a_sentence_without_citation_is_caught(checker):
