@@ -18,8 +18,20 @@ $(VENV)/.installed: pyproject.toml setup.py embed/e5/_kernels.c | $(BIN)/python
 	$(COMPILE)
 	touch $@
 
-$(VENV)/.installed-test: pyproject.toml setup.py embed/e5/_kernels.c | $(BIN)/python
-	$(BIN)/python -m pip install -q --no-compile -e '.[test]'
+# llama-cpp-python (the test extras' language-model server) compiles llama.cpp, by default for this very CPU
+# (-march=native): on a Xeon that advertises AMX it then dies at its first completion. We build it for any
+# x86-64 CPU with AVX2 and keep the wheel in a folder named after these flags, so that neither pip's cache
+# (keyed by the source archive, not the flags) nor an earlier native build can be installed instead.
+LLAMA := llama-cpp-python==0.3.36
+LLAMA_CMAKE_ARGS := -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON \
+	-DGGML_AVX512=OFF -DGGML_AVX_VNNI=OFF -DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF -DGGML_AMX_BF16=OFF
+LLAMA_WHEELS := $(HOME)/.cache/lvo/wheels/$(shell echo '$(LLAMA) $(LLAMA_CMAKE_ARGS)' | cksum | cut -d' ' -f1)
+
+$(VENV)/.installed-test: pyproject.toml setup.py embed/e5/_kernels.c Makefile | $(BIN)/python
+	ls $(LLAMA_WHEELS)/llama_cpp_python-*.whl >/dev/null 2>&1 || CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" \
+		$(BIN)/python -m pip wheel -q --no-cache-dir --no-deps -w $(LLAMA_WHEELS) '$(LLAMA)'
+	$(BIN)/python -m pip install -q --no-compile --force-reinstall --no-deps $(LLAMA_WHEELS)/llama_cpp_python-*.whl
+	$(BIN)/python -m pip install -q --no-compile --find-links $(LLAMA_WHEELS) -e '.[test]'
 	$(COMPILE)
 	touch $@ $(VENV)/.installed
 
