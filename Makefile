@@ -31,7 +31,7 @@ $(VENV)/.installed-test: pyproject.toml setup.py embed/e5/_kernels.c Makefile | 
 	ls $(LLAMA_WHEELS)/llama_cpp_python-*.whl >/dev/null 2>&1 || CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" \
 		$(BIN)/python -m pip wheel -q --no-cache-dir --no-deps -w $(LLAMA_WHEELS) '$(LLAMA)'
 	$(BIN)/python -m pip install -q --no-compile --force-reinstall --no-deps $(LLAMA_WHEELS)/llama_cpp_python-*.whl
-	$(BIN)/python -m pip install -q --no-compile --find-links $(LLAMA_WHEELS) -e '.[test]'
+	$(BIN)/python -m pip install -q --no-compile -e '.[test]'
 	$(COMPILE)
 	touch $@ $(VENV)/.installed
 
