@@ -1,12 +1,14 @@
 """Bounded load test of the search API on loopback: N concurrent clients for a fixed time each.
 
     .venv/bin/python bench/load.py [--index .lvo] [--corpus corpus] [--model NAME] [--seconds 30]
-                                   [--clients 8 32] [--max-requests 20000]
+                                   [--clients 8 32 64] [--max-requests 20000] [--retry-after 1]
 
 Starts `lvo serve` on 127.0.0.1 (free port) against an existing index, warms it up, then for each client
 count runs that many threads, each calling the Gradio `search` endpoint over HTTP (POST /gradio_api/call/search,
-then reading the result stream) back to back until the time or the request budget is used up. Prints
-requests/s, p50/p95 latency and errors (any non-200, error event or malformed result) per level.
+then reading the result stream) back to back until the time or the request budget is used up. A request the
+server refuses as overloaded (503 with its German „Zu viele Anfragen …“) is counted apart, and that client waits
+`--retry-after` seconds, as a person or a polite script would. Prints accepted requests/s, their p50/p95
+latency, the refusals and the errors (any other non-200, error event or malformed result) per level.
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+
+from chat.limits import BUSY_MESSAGE
 
 REPO = Path(__file__).resolve().parents[1]
 QUERIES = [
@@ -43,6 +47,7 @@ class Level:
     clients: int
     latencies: list[float] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    refused: int = 0
     seconds: float = 0.0
 
     def row(self) -> str:
@@ -50,7 +55,8 @@ class Level:
         p50 = statistics.median(self.latencies) * 1000 if done else float("nan")
         p95 = statistics.quantiles(self.latencies, n=20)[-1] * 1000 if done >= 2 else float("nan")
         rate = done / self.seconds if self.seconds else 0.0
-        return f"| {self.clients:>7} | {done:>8} | {rate:>10.1f} | {p50:>8.0f} | {p95:>8.0f} | {len(self.errors):>6} |"
+        return (f"| {self.clients:>7} | {done:>8} | {rate:>10.1f} | {p50:>8.0f} | {p95:>8.0f} | {self.refused:>10} "
+                f"| {len(self.errors):>6} |")
 
 
 def free_port() -> int:
@@ -59,9 +65,15 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
+REFUSED = "refused"
+
+
 def search_once(http: httpx.Client, base: str, query: str) -> str | None:
-    """One search through the API (all seven inputs: query, top_k, filters); None when it succeeded."""
+    """One search through the API (all seven inputs: query, top_k, filters); None when it succeeded, REFUSED
+    when the server said it is overloaded, else what went wrong."""
     started = http.post(f"{base}gradio_api/call/search", json={"data": [query, 5, "", "", "", None, None]})
+    if started.status_code == 503 and started.json().get("detail") == BUSY_MESSAGE:
+        return REFUSED
     if started.status_code != 200:
         return f"POST {started.status_code}"
     event_id = started.json()["event_id"]
@@ -81,7 +93,7 @@ def search_once(http: httpx.Client, base: str, query: str) -> str | None:
     return "stream ended without result"
 
 
-def run_level(base: str, clients: int, seconds: float, budget: int) -> Level:
+def run_level(base: str, clients: int, seconds: float, budget: int, retry_after: float) -> Level:
     level = Level(clients)
     lock, issued = threading.Lock(), [0]
     deadline = time.monotonic() + seconds
@@ -100,7 +112,14 @@ def run_level(base: str, clients: int, seconds: float, budget: int) -> Level:
                 except (httpx.HTTPError, ValueError, KeyError) as error:
                     problem = f"{type(error).__name__}: {error}"
                 with lock:
-                    (level.errors.append(problem) if problem else level.latencies.append(time.monotonic() - started))
+                    if problem == REFUSED:
+                        level.refused += 1
+                    elif problem:
+                        level.errors.append(problem)
+                    else:
+                        level.latencies.append(time.monotonic() - started)
+                if problem == REFUSED:
+                    time.sleep(retry_after)
                 turn += clients
 
     threads = [threading.Thread(target=worker, args=(n,)) for n in range(clients)]
@@ -139,7 +158,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--corpus", type=Path, default=REPO / "corpus")
     parser.add_argument("--model", help="Modell des Index (Standard: aus den Einstellungen)")
     parser.add_argument("--seconds", type=float, default=30.0, help="Dauer je Stufe (höchstens 120)")
-    parser.add_argument("--clients", type=int, nargs="+", default=[8, 32])
+    parser.add_argument("--clients", type=int, nargs="+", default=[8, 32, 64])
+    parser.add_argument("--retry-after", type=float, default=1.0, help="Wartezeit eines abgewiesenen Clients (s)")
     parser.add_argument("--max-requests", type=int, default=20000, help="höchstens so viele Anfragen je Stufe")
     args = parser.parse_args(argv)
     if not (args.index / "catalog.sqlite3").is_file():
@@ -150,13 +170,14 @@ def main(argv: list[str] | None = None) -> int:
     server = start_server(args, port)
     try:
         wait_ready(base, server)
-        levels = [run_level(base, clients, min(args.seconds, 120.0), args.max_requests) for clients in args.clients]
+        levels = [run_level(base, clients, min(args.seconds, 120.0), args.max_requests, args.retry_after)
+                  for clients in args.clients]
     finally:
         server.terminate()
         server.wait(timeout=30)
     print(f"Such-API auf 127.0.0.1, {args.seconds:.0f} s je Stufe, Index {args.index}, {os.cpu_count()} Kerne")
-    print("| Clients | Anfragen | Anfragen/s | p50 (ms) | p95 (ms) | Fehler |")
-    print("| ------: | -------: | ---------: | -------: | -------: | -----: |")
+    print("| Clients | Anfragen | Anfragen/s | p50 (ms) | p95 (ms) | abgewiesen | Fehler |")
+    print("| ------: | -------: | ---------: | -------: | -------: | ---------: | -----: |")
     for level in levels:
         print(level.row())
     for level in levels:

@@ -14,7 +14,7 @@ from fastapi.responses import FileResponse
 from gradio.routes import App as GradioApp
 from starlette.routing import Mount
 
-from chat.limits import MAX_UPLOAD_BYTES
+from chat.limits import MAX_UPLOAD_BYTES, BusyInGerman
 from chat.security import authenticator, corpus_file, requires_auth
 from chat.ui import CSS, build_app
 from core import Settings
@@ -32,7 +32,9 @@ def create_server(settings: Settings) -> FastAPI:
     server = FastAPI()
     server.add_api_route("/quelle/{relative:path}", _source_route(server, settings.corpus, auth is not None))
     generator = Generator.from_settings(settings, index)
-    blocks = build_app(searcher, settings, generator).queue(default_concurrency_limit=SEARCH_CONCURRENCY)
+    blocks = build_app(searcher, settings, generator).queue(default_concurrency_limit=SEARCH_CONCURRENCY,
+                                                            max_size=settings.queue_size)
+    server.add_middleware(BusyInGerman)
     return gr.mount_gradio_app(server, blocks, path="/", css=CSS, auth=auth, max_file_size=MAX_UPLOAD_BYTES,
                                auth_message="Bitte mit Benutzername und Passwort anmelden.")
 

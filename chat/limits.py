@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from index import SUPPORTED_SUFFIXES
@@ -9,6 +10,7 @@ from index import SUPPORTED_SUFFIXES
 MAX_QUERY_CHARS = 1000
 MAX_UPLOAD_BYTES = 50 * 1024 * 1024
 UPLOAD_TYPES = tuple(sorted(SUPPORTED_SUFFIXES))
+BUSY_MESSAGE = "Zu viele Anfragen, bitte gleich noch einmal."
 
 
 def query_problem(query: str) -> str | None:
@@ -30,3 +32,33 @@ def upload_problem(name: str, size: int) -> str | None:
     if size == 0:
         return f"{name}: Datei ist leer."
     return None
+
+
+class BusyInGerman:
+    """ASGI middleware: a 503 (Gradio's refusal when its queue is full, in English) becomes BUSY_MESSAGE.
+
+    The refusal costs the server next to nothing, so an overloaded server stays fast for the requests it accepts.
+    """
+
+    def __init__(self, app) -> None:
+        self.app = app
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        refused = False
+
+        async def relay(message) -> None:
+            nonlocal refused
+            if message["type"] == "http.response.start" and message["status"] == 503:
+                refused = True
+                body = json.dumps({"detail": BUSY_MESSAGE}, ensure_ascii=False).encode()
+                await send({"type": "http.response.start", "status": 503, "headers": [
+                    (b"content-type", b"application/json; charset=utf-8"),
+                    (b"content-length", str(len(body)).encode()), (b"retry-after", b"1")]})
+                await send({"type": "http.response.body", "body": body})
+            elif not refused:
+                await send(message)
+
+        await self.app(scope, receive, relay)

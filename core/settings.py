@@ -41,6 +41,7 @@ class Settings:
     port: int = 7860
     users: Path = Path("lvo-users.json")
     commit_chunks: int = 512
+    queue_size: int = 16  # requests waiting for the server beyond those it runs; more get „Zu viele Anfragen …“
     llm_url: str = ""  # base URL of an OpenAI-compatible server; empty: answers stay extractive
     llm_model: str = ""
     llm_timeout: float = 60.0  # seconds for a whole generation, and for the connection and each chunk
@@ -109,6 +110,8 @@ def _validate(settings: Settings, cwd: Path) -> Settings:
         raise ConfigError("dense_weight, keyword_weight und sentence_weight dürfen nicht negativ und nicht alle 0 sein")
     if settings.commit_chunks < 1:
         raise ConfigError("commit_chunks muss mindestens 1 sein")
+    if settings.queue_size < 1:
+        raise ConfigError("queue_size muss mindestens 1 sein")
     if settings.llm_unsupported not in UNSUPPORTED_CHOICES:
         raise ConfigError("llm_unsupported muss mark oder hide sein")
     if settings.llm_timeout <= 0 or settings.llm_max_tokens < 1:

@@ -35,6 +35,7 @@ def test_chunking_defaults_are_defined_once():
     ("top_k = [\n", {}, "lvo.toml ist ungültig"),
     ("", {"LVO_PORT": "achtzig"}, "port"),
     ("", {"LVO_DENSE_WEIGHT": "-1"}, "dense_weight"),
+    ("", {"LVO_QUEUE_SIZE": "0"}, "queue_size"),
 ])
 def test_bad_settings_are_config_errors(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, toml: str, env: dict,
                                         message: str):
