@@ -256,3 +256,21 @@ def test_default_answer_starts_with_the_organisation_and_off_topic_stays_silent(
     page.wait_for_timeout(300)
     shoot(page, "desktop-antwort-dresden")
     context.close()
+
+
+def test_a_missing_amount_is_said_plainly_and_the_passages_stay(browser, default_server: str):
+    context = browser.new_context(viewport=DESKTOP, locale="de-DE")
+    page = context.new_page()
+    page.goto(default_server, wait_until="load")
+    page.wait_for_selector("#lvo-frage textarea")
+    reply = ask(page, "Was kostet ein Bildungsbüro pro Jahr?")
+    note = reply.locator(".lvo-note")
+    assert note.inner_text() == "Eine Angabe zu den Kosten enthalten die gefundenen Stellen nicht."
+    assert reply.locator(".lvo-sentence").count() == 0
+    assert reply.locator(".lvo-card:visible").count() >= 1
+    answered = ask(page, "Wie viele Modellkommunen förderte Lernen vor Ort?")
+    assert answered.locator(".lvo-note").count() == 0
+    assert any("40" in sentence for sentence in answered.locator(".lvo-sentence").all_inner_texts())
+    reply.scroll_into_view_if_needed()
+    shoot(page, "desktop-hinweis-kosten")
+    context.close()
