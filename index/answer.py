@@ -86,7 +86,7 @@ def vector_rows(text: str) -> list[Span]:
 
 
 def is_prose(sentence: str) -> bool:
-    """A full sentence, a list item with content or a long line. Not quoted as answers: headings, title lines,
+    """A full sentence, a list item or a long line. Not quoted as answers: headings, title lines,
     questions („Wer gehört an den Tisch?“) and bare labels („Die Aufgaben:“)."""
     if sentence.startswith("#") or _QUESTION_END.search(sentence):
         return False
