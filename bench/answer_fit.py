@@ -21,7 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from answer_tuning import Asked  # the pickle names `__main__.Asked`
 
 from eval import answer_found
-from index.answer import expected_kind
+from index.answer_type import asked_type
 from index.keywords import analyze
 
 FEATURES = ["cosine - best", "cosine - best in passage", "closest", "passage rank", "coverage (index idf)",
@@ -50,7 +50,7 @@ def features(asked: Asked) -> tuple[np.ndarray, np.ndarray]:
         rows.append([c.cosine - best, c.cosine - best_in[c.sentence.rank], c.cosine == best, c.sentence.rank - 1,
                      c.coverage, sum(w for t, w in rarity.items() if t in c.terms) / (sum(rarity.values()) or 1),
                      len(prefixes & {t[:5] for t in c.terms}) / max(len(prefixes), 1), c.kind,
-                     float(bool(new)) * (expected_kind(asked.question) is not None), np.log(len(text.split())),
+                     float(bool(new)) * (asked_type(asked.question) is not None), np.log(len(text.split())),
                      min(position[c.sentence.rank], 5), len(c.terms - set(question)) / max(len(c.terms), 1)])
         position[c.sentence.rank] += 1
     return np.array(rows, float), np.array([answer_found(c.sentence.text, asked.answers) for c in found])

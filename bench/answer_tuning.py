@@ -2,7 +2,8 @@
 
 Runs every question once, keeps each search's candidate sentences and evidence, then scores a grid of
 settings without searching again. Off-topic questions: MLQA questions asked of `corpus/`, the sample set's
-questions asked of the MLQA paragraphs. Usage: `python bench/answer_tuning.py [--cache DIR]`.
+questions asked of the MLQA paragraphs, the near-domain questions (`near-domain.jsonl`) asked of `corpus/`.
+Usage: `python bench/answer_tuning.py [--cache DIR] [--saved FILE.pkl]`.
 """
 
 from __future__ import annotations
@@ -18,10 +19,13 @@ from eval import answer_found, load_beir, load_gold, prepare_index
 from index import Index, Searcher, make_embedder
 from index.abstain import AbstainRule, Evidence
 from index.answer import AnswerWeights, pick
+from index.answer_type import asked_type
 
 REPO = Path(__file__).resolve().parent.parent
 SETS = REPO / "eval" / "sets"
-SEEDS = Path("/work/shared/seeds")  # the shared seed documents (eval/sets/README.md)
+SEEDS = Path("/work/shared/seeds")
+ISSUE_QUESTIONS = ("Was kostet ein Bildungsbüro pro Jahr?", "Wie viele Modellkommunen förderte Lernen vor Ort?")
+QUOTES = "\"'“”»«)] "  # the shared seed documents (eval/sets/README.md)
 
 
 @dataclass
@@ -32,13 +36,15 @@ class Asked:
     answers: tuple[str, ...]
     evidence: Evidence
     hits: int
+    quoted: tuple[str, ...] = ()  # the answer sentences shown (as the search picks them, without abstaining)
 
 
 def run(searcher: Searcher, name: str, questions: list[tuple[str, bool, tuple[str, ...]]]) -> list[Asked]:
     asked = []
     for text, answerable, answers in questions:
         result = searcher.search(text, 5)
-        asked.append(Asked(name, text, answerable, answers, result.evidence, len(result.hits or result.withheld)))
+        asked.append(Asked(name, text, answerable, answers, result.evidence, len(result.hits or result.withheld),
+                           tuple(sentence.text for sentence in result.answer)))
     return asked
 
 
@@ -47,12 +53,15 @@ def collect(cache: Path) -> list[Asked]:
     mlqa = load_beir(SETS / "mlqa-de-dev")
     sample = load_gold(SETS / "sample-questions.jsonl", REPO / "corpus")
     seeds = load_gold(SETS / "seed-gold" / "questions.jsonl", SEEDS)
+    near = load_gold(SETS / "near-domain.jsonl", REPO / "corpus")
     asked = []
     with_answers = [(q.text, True, q.answers) for q in mlqa.questions]
     for evalset, questions in ((mlqa, {"mlqa": with_answers,
                                        "sample-vs-mlqa": [(q.text, False, ()) for q in sample.questions]}),
                                (sample, {"mlqa-vs-corpus": [(q.text, False, ()) for q in mlqa.questions],
-                                         "sample": [(q.text, not q.off_topic, ()) for q in sample.questions]}),
+                                         "sample": [(q.text, not q.off_topic, ()) for q in sample.questions],
+                                         "near-vs-corpus": [(q.text, False, ()) for q in near.questions],
+                                         "issue-24": [(q, True, ()) for q in ISSUE_QUESTIONS]}),
                                (seeds, {"seed": [(q.text, not q.off_topic, ()) for q in seeds.questions]})):
         index = Index.open(prepare_index(evalset, settings, cache), make_embedder(settings.model))
         try:
@@ -86,6 +95,28 @@ def answer_table(asked: list[Asked]) -> None:
         print("{:9.2f} {:8.2f} {:6.2f} {:6.2f} {:6.2f} {:9.3f} {:6.3f} {:6.1f}".format(*row))
 
 
+def type_table(asked: list[Asked]) -> None:
+    """What quoting only sentences that hold the asked-for thing (index/answer_type.py) does on MLQA-de dev:
+    answer@1/@any over the reachable questions with and without the filter, and how many questions get the note
+    instead of sentences."""
+    mlqa = [a for a in asked if a.set == "mlqa" and any(answer_found(c.sentence.text, a.answers)
+                                                        for c in a.evidence.candidates)]
+    for label, typed in (("all candidates", False), ("fitting candidates only", True)):
+        first = anywhere = 0
+        for a in mlqa:
+            found = list(a.evidence.candidates)
+            if typed and asked_type(a.question):
+                found = [c for c in found if c.kind]
+            shown = pick(found, AnswerWeights())
+            first += bool(shown) and answer_found(shown[0].text, a.answers)
+            anywhere += any(answer_found(s.text, a.answers) for s in shown)
+        print(f"{label}: answer@1 {first / len(mlqa):.3f}, answer@any {anywhere / len(mlqa):.3f}")
+    for group in sorted({a.set for a in asked}):
+        chosen = [a for a in asked if a.set == group]
+        print(f"{group}: {sum(asked_type(a.question) is not None for a in chosen)} of {len(chosen)} ask for a type, "
+              f"{sum(a.evidence.fits is False for a in chosen)} get the note")
+
+
 def ceiling_table(asked: list[Asked]) -> None:
     """How far any ranking of these candidates can go with the stored sentence vectors: the share of reachable
     questions whose answer is in a sentence of the top passage, how often the sentence closest to the question
@@ -108,22 +139,31 @@ def ceiling_table(asked: list[Asked]) -> None:
 
 def abstain_table(asked: list[Asked]) -> None:
     """Share of each set handled correctly (answerable: answered; off-topic: refused) by the rule at a range of
-    floors and bonuses; MLQA also by halves (even/odd question), to see that a setting is no lucky point."""
+    floors and neighbouring-domain settings (near sigma, topic share, missing-type sigma; -1: that check off);
+    MLQA and the near-domain set also by halves (even/odd question), to see that a setting is no lucky point."""
     groups = sorted({a.set for a in asked})
     print("sets:", {g: sum(a.set == g for a in asked) for g in groups})
-    columns = [(g, None) for g in groups] + [(g, h) for g in ("mlqa", "mlqa-vs-corpus") for h in (0, 1)]
-    print(f"{'floor':>6} {'known':>6} {'kw':>5} {'sigma':>5} "
-          + " ".join(f"{g + ('' if h is None else f'/{h}'):>16}" for g, h in columns))
-    for floor, known, keyword, sigma in itertools.chain(
-            itertools.product((0.81, 0.815, 0.8175, 0.82, 0.8225, 0.825, 0.83), (0.0, 0.02), (0.0, 0.02), (1.0,)),
-            [(-1.0, 0.02, 0.02, 1.6)]):
-        rule = AbstainRule(floor=floor, known_bonus=known, keyword_bonus=keyword, sigma=sigma)
+    columns = [(g, None) for g in groups] + [(g, h) for g in ("mlqa", "near-vs-corpus") for h in (0, 1)]
+    print(f"{'floor':>6} {'near':>5} {'topic':>5} {'miss':>5} " + " ".join(
+        f"{g + ('' if h is None else f'/{h}'):>15}" for g, h in columns))
+    settings = [(floor, -99.0, 0.4, -99.0) for floor in (0.8175, 0.82, 0.825)]
+    settings += itertools.product((0.8175, 0.82, 0.8225), (0.25, 0.5, 0.75, 1.0), (0.34, 0.4, 0.5), (-99.0, 2.0, 3.0))
+    for floor, near, topic, missing in settings:
+        rule = AbstainRule(floor=floor, near_sigma=near, topic_min=topic, missing_sigma=missing)
         cells = []
         for g, half in columns:
             chosen = [a for i, a in enumerate([a for a in asked if a.set == g]) if half is None or i % 2 == half]
             wrong = sum((a.hits == 0 or rule.abstains(a.evidence)) == a.answerable for a in chosen)
-            cells.append(f"{1 - wrong / len(chosen):16.3f}")
-        print(f"{floor:6.4f} {known:6.2f} {keyword:5.2f} {sigma:5.1f} " + " ".join(cells))
+            cells.append(f"{1 - wrong / len(chosen):15.3f}")
+        print(f"{floor:6.4f} {near:5.2f} {topic:5.2f} {missing:5.1f} " + " ".join(cells))
+
+
+def quoted_questions(asked: list[Asked]) -> None:
+    """Quoted sentences that are questions, per set (the rule: never quote a question)."""
+    for group in sorted({a.set for a in asked}):
+        quoted = [s for a in asked if a.set == group for s in a.quoted]
+        print(f"{group}: {sum(s.rstrip(QUOTES).endswith('?') for s in quoted)} of {len(quoted)} quoted sentences "
+              "end with „?“")
 
 
 def main() -> None:
@@ -138,8 +178,10 @@ def main() -> None:
         if args.saved:
             args.saved.write_bytes(pickle.dumps(asked))
     answer_table(asked)
+    type_table(asked)
     ceiling_table(asked)
     abstain_table(asked)
+    quoted_questions(asked)
 
 
 if __name__ == "__main__":

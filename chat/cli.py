@@ -147,6 +147,8 @@ def format_result(result: SearchResult) -> str:
     if result.answer:
         answer = " ".join(f"{sentence.text} [{sentence.rank}]" for sentence in result.answer)
         blocks.append(textwrap.fill("Antwort: " + answer, width=100))
+    elif result.note:
+        blocks.append(textwrap.fill("Hinweis: " + result.note, width=100))
     for hit in result.hits:
         page = (f", S. {hit.page}" if hit.page else "") + (", Text per Texterkennung" if hit.ocr else "")
         body = textwrap.indent(textwrap.fill(hit.text, width=100), "    ")

@@ -20,6 +20,7 @@ class Turn:
     sentences: list[AnswerSentence] = field(default_factory=list)
     hits: list[Hit] = field(default_factory=list)
     filters: str = ""
+    note: str | None = None  # what the passages lack (SearchResult.note)
 
 
 def _quote(text: str) -> str:
@@ -41,7 +42,7 @@ def turn_markdown(number: int, turn: Turn) -> str:
         lines += [f"*Filter: {turn.filters}*", ""]
     if not turn.hits:
         return "\n".join([*lines, NOTHING_FOUND, ""])
-    answer = " ".join(f"{s.text} [{s.rank}]" for s in turn.sentences) or NO_SENTENCE
+    answer = " ".join(f"{s.text} [{s.rank}]" for s in turn.sentences) or turn.note or NO_SENTENCE
     lines += ["**Antwort:** " + answer, "", "### Belegstellen", ""]
     lines += [part for hit in turn.hits for part in (_citation(hit), "")]
     return "\n".join(lines)

@@ -180,7 +180,12 @@ def reply(result: SearchResult, searched: str | None = None, turn: int = 0, gene
                        f'<div class="lvo-cards">{cards_html(result.withheld, result.query, turn, [])}</div></details>')
         return f'<div class="lvo-reply">{note}<div class="lvo-nothing">{NOTHING_FOUND}</div>{nearest}</div>'
     sentences = result.answer
-    answer = answer_html(sentences, turn) if sentences else f'<div class="lvo-answer">{NO_SENTENCE}</div>'
+    if sentences:
+        answer = answer_html(sentences, turn)
+    elif result.note:  # the question asks for a figure, date or person that no passage holds
+        answer = f'<div class="lvo-answer lvo-note">{html.escape(result.note)}</div>'
+    else:
+        answer = f'<div class="lvo-answer">{NO_SENTENCE}</div>'
     cards = cards_html(result.hits, result.query, turn, sentences)
     heading = '<div class="lvo-cards-title">Belegstellen</div>'
     overview = sources_overview(result.hits, turn)

@@ -180,7 +180,8 @@ class ChatHandlers:
             yield history, len(turns)
             return
         number, turn = len(turns), turns[-1]
-        result, ranks = SearchResult(turn.searched, turn.hits, turn.sentences), {hit.rank for hit in turn.hits}
+        result = SearchResult(turn.searched, turn.hits, turn.sentences, note=turn.note)
+        ranks = {hit.rank for hit in turn.hits}
 
         def shown(block: str) -> list[dict]:
             content = reply(result, turn.searched, turn=number, generated=block)
@@ -212,7 +213,7 @@ class ChatHandlers:
         searched = contextual_query(message, previous, self.names())
         choice = FilterChoice(kommune, bundesland, typ, year_from, year_to)
         result = self.searcher.search(searched, int(top_k), filters=choice.filters())
-        turn = Turn(message, searched, result.answer, result.hits, choice.describe())
+        turn = Turn(message, searched, result.answer, result.hits, choice.describe(), result.note)
         turns = [*turns, turn]
         content = reply(result, searched, turn=len(turns))
         history = [*history, {"role": "user", "content": message}, {"role": "assistant", "content": content}]

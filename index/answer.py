@@ -5,7 +5,8 @@ Every sentence is an exact substring of its passage and carries the rank of that
 - `closeness`: its cosine to the question (the sentence vectors stored at ingest time), relative to the best
   candidate: the one signal that also finds answers phrased with other words than the question's;
 - `coverage`: the share of the question's term rarity (BM25 idf of the index) the sentence contains;
-- `kind`: the sentence holds what the question word asks for (wann → a year or date, wie viele → a number, …);
+- `kind`: the sentence holds what the question asks for and does not name itself (`index.answer_type`: wann →
+  a date, wie viele → a number, was kostet → an amount of money, wer → a person or body);
 - `rank`: a penalty per place the sentence's passage is below the first.
 """
 
@@ -16,6 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from index.answer_type import AnswerType
 from index.keywords import analyze
 from ingest import split_sentences
 
@@ -29,11 +31,8 @@ NEAR_DUPLICATE = 0.8  # share of a sentence's terms already quoted above which i
 
 _SENTENCE_END = re.compile(r"[.!?…:;][\"'“”»«)\]]*$")
 _LIST_ITEM = re.compile(r"[-*•]\s|\d+[.)]\s")
-_NUMBER = re.compile(r"\d")
-_DATE = re.compile(r"\b(1[0-9]{3}|20[0-9]{2})\b|\b(januar|februar|märz|april|mai|juni|juli|august|september|"
-                   r"oktober|november|dezember|jahrhundert|jahre?n?)\b", re.IGNORECASE)
-_NAME = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-ZÄÖÜ][a-zäöüß]+(?:\s+[A-ZÄÖÜ][a-zäöüß]+)+")
-_PLACE = re.compile(r"\b(in|im|nach|bei|aus)\s+[A-ZÄÖÜ]")
+_QUESTION_END = re.compile(r"\?[\"'“”»«)\]]*$")
+_LABEL = re.compile(r":[\"'“”»«)\]]*$")
 
 
 @dataclass(frozen=True)
@@ -87,25 +86,14 @@ def vector_rows(text: str) -> list[Span]:
 
 
 def is_prose(sentence: str) -> bool:
-    """A full sentence, a list item or a long line; headings and title lines are not quoted as answers."""
-    if sentence.startswith("#"):
+    """A full sentence, a list item or a long line. Not quoted as answers: headings, title lines,
+    questions („Wer gehört an den Tisch?“) and bare labels („Die Aufgaben:“)."""
+    if sentence.startswith("#") or _QUESTION_END.search(sentence):
         return False
-    return bool(_LIST_ITEM.match(sentence) or _SENTENCE_END.search(sentence)
-                or len(sentence.split()) > HEADING_WORDS)
-
-
-def expected_kind(question: str) -> re.Pattern[str] | None:
-    """What the question word asks for, as a pattern a fitting sentence contains."""
-    lowered = question.lower()
-    if re.search(r"\bwie (viele?|hoch|lange?|alt|groß|weit|oft|schwer)\b|\bwieviele?\b|\banzahl\b", lowered):
-        return _NUMBER
-    if re.search(r"\bwann\b|\bin welchem jahr|\bseit wann\b|\bbis wann\b", lowered):
-        return _DATE
-    if re.search(r"\bwo\b|\bwoher\b|\bwohin\b|\bin welche[mrn]? (stadt|land|ort|region)", lowered):
-        return _PLACE
-    if re.search(r"\bwer\b|\bwen\b|\bwem\b|\bwessen\b", lowered):
-        return _NAME
-    return None
+    long = len(sentence.split()) > HEADING_WORDS
+    if _LABEL.search(sentence):  # a label that introduces what follows
+        return long
+    return bool(long or _LIST_ITEM.match(sentence) or _SENTENCE_END.search(sentence))
 
 
 def term_rarity(terms: list[str], idf: dict[str, float]) -> dict[str, float]:
@@ -114,10 +102,11 @@ def term_rarity(terms: list[str], idf: dict[str, float]) -> dict[str, float]:
     return {term: idf.get(term, rarest) for term in dict.fromkeys(terms)}
 
 
-def candidates(question: str, rarity: dict[str, float], passages: list[tuple[int, str, np.ndarray]]
-               ) -> list[Candidate]:
-    """Quotable sentences of `passages` (rank, text, cosine of each sentence row) with their signals."""
-    kind = expected_kind(question)
+def candidates(question: str, rarity: dict[str, float], passages: list[tuple[int, str, np.ndarray]],
+               kind: AnswerType | None = None) -> list[Candidate]:
+    """Quotable sentences of `passages` (rank, text, cosine of each sentence row) with their signals; `kind`:
+    what the question asks for."""
+    named = kind.found(question) if kind else set()
     total = sum(rarity.values()) or 1.0
     found = []
     for rank, text, cosines in passages:
@@ -128,7 +117,7 @@ def candidates(question: str, rarity: dict[str, float], passages: list[tuple[int
                 continue
             terms = frozenset(analyze(sentence))
             coverage = sum(weight for term, weight in rarity.items() if term in terms) / total
-            fits = 1.0 if kind is not None and kind.search(sentence) else 0.0
+            fits = 1.0 if kind is not None and kind.answers(sentence, named) else 0.0
             cosine = float(cosines[row]) if len(cosines) == len(rows) else float(cosines.max(initial=0.0))
             found.append(Candidate(AnswerSentence(sentence, rank, span), cosine, coverage, fits, terms))
     return found

@@ -8,8 +8,9 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from core import Settings
-from index.abstain import CLOSEST, EVIDENCE_PASSAGES, PREFIX_LETTERS, AbstainRule, Abstention, Evidence
+from index.abstain import CLOSEST, EVIDENCE_PASSAGES, PREFIX_LETTERS, AbstainRule, Abstention, Evidence, topic_share
 from index.answer import ANSWER_PASSAGES, AnswerSentence, AnswerWeights, Candidate, candidates, pick, term_rarity
+from index.answer_type import AnswerType, asked_type
 from index.catalog import Filters, StoredChunk
 from index.keywords import analyze
 from index.store import Index
@@ -42,10 +43,11 @@ class SearchResult:
     answer: list[AnswerSentence] = field(default_factory=list)  # best first; empty when abstaining
     evidence: Evidence | None = None
     withheld: list[Hit] = field(default_factory=list)  # the closest passages when abstaining, not shown by default
+    note: str | None = None  # what the passages lack when the question asks for a thing none of them holds
 
     def to_json(self) -> dict[str, object]:
         return {"query": self.query, "passages": [hit.to_json() for hit in self.hits],
-                "answer": [sentence.to_json() for sentence in self.answer]}
+                "answer": [sentence.to_json() for sentence in self.answer], "note": self.note}
 
 
 @dataclass(frozen=True)
@@ -112,15 +114,17 @@ class Searcher:
             best = diverse(pool, {i: chunk.source for i, chunk in stored.items()}, top_k, self.document_penalty)
             hits = [_hit(rank, score, stored[chunk_id]) for rank, (chunk_id, score) in enumerate(best, start=1)
                     if chunk_id in stored]
-            found = self._answer_candidates(query, terms, query_vector, hits, ranking)
-            evidence = self._evidence(terms, query_vector, hits, ranking, found)
-        answer = pick(found, self.answer_weights)
+            kind = asked_type(query)
+            found = self._answer_candidates(query, terms, query_vector, hits, ranking, kind)
+            evidence = self._evidence(query, terms, query_vector, hits, ranking, found, kind)
         if query_vector is not None and self.abstention.should_abstain(evidence):
             return SearchResult(query, [], [], evidence, withheld=hits)
-        return SearchResult(query, hits, answer, evidence)
+        fitting = [c for c in found if c.kind] if kind else found
+        note = kind.note if kind and found and not fitting else None
+        return SearchResult(query, hits, pick(fitting, self.answer_weights), evidence, note=note)
 
     def _answer_candidates(self, query: str, terms: list[str], query_vector: np.ndarray | None, hits: list[Hit],
-                           ranking: _Ranking) -> list[Candidate]:
+                           ranking: _Ranking, kind: AnswerType | None) -> list[Candidate]:
         shown = hits[:ANSWER_PASSAGES]
         packed = self.index.catalog.sentence_vectors([hit.chunk_id for hit in shown]) if query_vector is not None \
             else {}
@@ -131,14 +135,14 @@ class Searcher:
             else:  # a passage of one sentence: its own vector is that sentence's
                 cosines = np.array([ranking.passage_cosines.get(hit.chunk_id, 0.0)], dtype=np.float32)
             passages.append((hit.rank, hit.text, cosines))
-        return candidates(query, term_rarity(terms, self._idf(terms)), passages)
+        return candidates(query, term_rarity(terms, self._idf(terms)), passages, kind)
 
     def _idf(self, terms: list[str]) -> dict[str, float]:
         keywords = self.index.keywords
         return {term: float(keywords.idf[keywords.columns[term]]) for term in terms if term in keywords.columns}
 
-    def _evidence(self, terms: list[str], query_vector: np.ndarray | None, hits: list[Hit], ranking: _Ranking,
-                  found: list[Candidate]) -> Evidence:
+    def _evidence(self, query: str, terms: list[str], query_vector: np.ndarray | None, hits: list[Hit],
+                  ranking: _Ranking, found: list[Candidate], kind: AnswerType | None) -> Evidence:
         level = self.abstention.null_level(self.index, self.index.generation) if query_vector is not None else None
         idf = self._idf(terms)
         rarity = term_rarity(terms, idf)
@@ -152,7 +156,8 @@ class Searcher:
             known=len(known) / max(1, len(rarity)),
             keyword=ranking.keyword_top / (sum(idf.get(t, self.index.keywords.max_idf) for t in rarity) or 1.0),
             agree=bool(ranking.dense_ids and ranking.keyword_ids and ranking.dense_ids[0] in ranking.keyword_ids[:10]),
-            level=level, candidates=tuple(found))
+            level=level, candidates=tuple(found), topic=topic_share(query, top_terms),
+            fits=None if kind is None or not found else any(c.kind for c in found))
 
     def _rank(self, terms: list[str], query_vector: np.ndarray | None, filters: Filters, mode: str,
               depth: int) -> _Ranking:

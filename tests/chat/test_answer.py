@@ -57,6 +57,17 @@ def test_reply_names_the_documents_above_the_cards_and_hides_withheld_passages()
     assert "nichts gefunden" in silent and "<details" not in reply(SearchResult("Brot", []))
 
 
+def test_reply_and_export_say_what_the_passages_lack_instead_of_quoting():
+    note = "Eine Angabe zu den Kosten enthalten die gefundenen Stellen nicht."
+    passage = hit(1, PASSAGE)
+    html = reply(SearchResult("Was kostet ein Bildungsbüro?", [passage], [], note=note))
+    assert f'<div class="lvo-answer lvo-note">{note}</div>' in html
+    assert "lvo-sentence" not in html and 'class="lvo-card"' in html
+    markdown = conversation_markdown([Turn("Was kostet ein Bildungsbüro?", "Was kostet ein Bildungsbüro?", [],
+                                           [passage], note=note)])
+    assert f"**Antwort:** {note}" in markdown
+
+
 def test_follow_up_replaces_the_commune():
     names = ["Dresden", "Leipzig"]
     previous = "Wie hat Dresden die Bildungsberatung organisiert?"

@@ -21,10 +21,17 @@ def server(sample_server: Server) -> str:
 def test_search_endpoint_returns_the_ask_json_schema(server: str):
     client = Client(server, verbose=False)
     result = client.predict("Welche Strukturen wurden in Dresden etabliert?", 3, api_name="/search")
-    assert set(result) == {"query", "passages", "answer"}
+    assert set(result) == {"query", "passages", "answer", "note"}
     assert len(result["passages"]) == 3
     assert set(result["passages"][0]) == {"rank", "score", "source", "title", "page", "text", "chunk_id", "ocr"}
     assert result["passages"][0]["source"] == "transmit-lvo-kommunen-im-transfer.txt"
+
+
+def test_search_endpoint_says_what_the_passages_lack(server: str):
+    client = Client(server, verbose=False)
+    result = client.predict("Was kostet ein Bildungsbüro pro Jahr?", 5, api_name="/search")
+    assert result["passages"] and result["answer"] == []
+    assert result["note"] == "Eine Angabe zu den Kosten enthalten die gefundenen Stellen nicht."
 
 
 def test_source_route_serves_corpus_files_only(server: str):
@@ -41,7 +48,7 @@ def test_search_endpoint_takes_optional_filters(server: str):
     client = Client(server, verbose=False)
     result = client.predict("Wie wurde die Bildungsberatung organisiert?", 5, "Leipzig", "", "", None, None,
                             api_name="/search")
-    assert set(result) == {"query", "passages", "answer"}
+    assert set(result) == {"query", "passages", "answer", "note"}
     assert result["passages"]
     assert {passage["source"] for passage in result["passages"]} == {"leipzig-leitlinien-zweck-zielsystem.md"}
     assert set(result["passages"][0]) == {"rank", "score", "source", "title", "page", "text", "chunk_id", "ocr"}

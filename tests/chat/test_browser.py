@@ -230,11 +230,18 @@ def default_server(sample_server: Server) -> str:
     return sample_server.url
 
 
-def test_default_answer_starts_with_the_organisation_and_off_topic_stays_silent(browser, default_server: str):
+@pytest.fixture
+def default_page(browser, default_server: str) -> Iterator[object]:
     context = browser.new_context(viewport=DESKTOP, locale="de-DE")
     page = context.new_page()
     page.goto(default_server, wait_until="load")
     page.wait_for_selector("#lvo-frage textarea")
+    yield page
+    context.close()
+
+
+def test_default_answer_starts_with_the_organisation_and_off_topic_stays_silent(default_page):
+    page = default_page
     reply = ask(page, "Wie hat Dresden die Bildungsberatung organisiert?")
     first = normalized(reply.locator(".lvo-sentence").first.inner_text())
     assert "Dresden" in first or "Bildungsberatung" in first, first
@@ -255,4 +262,17 @@ def test_default_answer_starts_with_the_organisation_and_off_topic_stays_silent(
     page.evaluate(SHOW_FIRST_REPLY)
     page.wait_for_timeout(300)
     shoot(page, "desktop-antwort-dresden")
-    context.close()
+
+
+def test_a_missing_amount_is_said_plainly_and_the_passages_stay(default_page):
+    page = default_page
+    reply = ask(page, "Was kostet ein Bildungsbüro pro Jahr?")
+    note = reply.locator(".lvo-note")
+    assert note.inner_text() == "Eine Angabe zu den Kosten enthalten die gefundenen Stellen nicht."
+    assert reply.locator(".lvo-sentence").count() == 0
+    assert reply.locator(".lvo-card:visible").count() >= 1
+    answered = ask(page, "Wie viele Modellkommunen förderte Lernen vor Ort?")
+    assert answered.locator(".lvo-note").count() == 0
+    assert any("40" in sentence for sentence in answered.locator(".lvo-sentence").all_inner_texts())
+    reply.scroll_into_view_if_needed()
+    shoot(page, "desktop-hinweis-kosten")

@@ -26,7 +26,7 @@ def test_ask_json_schema_and_dresden_question(lvo, sample_index: Path):
     done = lvo("ask", "--json", "--index", str(sample_index), "Welche Strukturen wurden in Dresden etabliert?")
     assert done.returncode == 0, done.stderr
     payload = json.loads(done.stdout)
-    assert set(payload) == {"query", "passages", "answer"}
+    assert set(payload) == {"query", "passages", "answer", "note"}
     assert payload["query"] == "Welche Strukturen wurden in Dresden etabliert?"
     assert len(payload["passages"]) == 5
     for rank, passage in enumerate(payload["passages"], start=1):

@@ -31,7 +31,7 @@ def server(sample_index: Path, llm_url: str, lvo_server: Servers) -> Iterator[st
 def test_answer_endpoint_returns_search_json_plus_checked_generation(server: str):
     client = Client(server, verbose=False)
     result = client.predict(DRESDEN, 2, api_name="/answer")
-    assert set(result) == {"query", "passages", "answer", "generated"}
+    assert set(result) == {"query", "passages", "answer", "note", "generated"}
     assert len(result["passages"]) == 2
     assert set(result["generated"]) == {"text", "sentences", "model"}
     assert result["generated"]["model"] == MODEL_ALIAS

@@ -63,11 +63,27 @@ def _evidence(passage: float, known: float, keyword: float, passage_z: float = 3
 def test_the_rule_needs_close_passages_and_the_probe_margin():
     rule = AbstainRule()
     assert rule.abstains(_evidence(0.80, known=0.0, keyword=0.0))
-    assert rule.abstains(_evidence(0.81, known=0.3, keyword=0.1))  # 0.81 + 0.006 + 0.002 < 0.82
-    assert not rule.abstains(_evidence(0.81, known=1.0, keyword=0.5))  # 0.81 + 0.02 + 0.01 ≥ 0.82
+    assert rule.abstains(_evidence(0.81, known=0.2, keyword=0.1))  # 0.81 + 0.004 + 0.002 < 0.8175
+    assert not rule.abstains(_evidence(0.81, known=1.0, keyword=0.5))  # 0.81 + 0.02 + 0.01 ≥ 0.8175
     assert not rule.abstains(_evidence(0.85, known=0.5, keyword=0.5))
     assert rule.abstains(_evidence(0.85, known=0.0, keyword=0.0, passage_z=0.5))  # below the probes' margin
     assert not AbstainRule(sigma=-1).abstains(_evidence(0.5, known=0.0, keyword=0.0))
+
+
+def test_a_neighbouring_question_is_refused_when_it_misses_its_topic_or_what_it_asks_for():
+    level = NullLevel(1, passage_mean=0.79, passage_std=0.01, sentence_mean=0.8, sentence_std=0.01, near_mean=0.82,
+                      near_std=0.01)
+
+    def evidence(passage: float, topic: float, fits: bool | None) -> Evidence:
+        return Evidence(passage=passage, sentence=passage, coverage=0.0, known=1.0, keyword=1.0, agree=False,
+                        level=level, topic=topic, fits=fits)
+
+    rule = AbstainRule()
+    assert rule.abstains(evidence(0.82, topic=0.0, fits=True))  # near_z 0: as close as the neighbours, off topic
+    assert not rule.abstains(evidence(0.82, topic=1.0, fits=None))  # on topic
+    assert rule.abstains(evidence(0.84, topic=1.0, fits=False))  # near_z 2 and the asked-for thing is missing
+    assert not rule.abstains(evidence(0.86, topic=1.0, fits=False))  # near_z 4: clearly closer than neighbours
+    assert not rule.abstains(evidence(0.84, topic=0.0, fits=True))  # near_z 2
 
 
 def test_the_cosine_floor_applies_only_with_the_model_it_was_calibrated_for():

@@ -52,7 +52,7 @@ def test_only_the_best_sentence_when_the_others_score_far_below(searcher: Search
 def test_off_topic_question_gets_no_passages_but_keeps_the_closest_ones(searcher: Searcher):
     result = searcher.search(WORLD_CUP, 5)
     assert result.hits == [] and result.answer == [] and len(result.withheld) == 5
-    assert result.to_json() == {"query": WORLD_CUP, "passages": [], "answer": []}
+    assert result.to_json() == {"query": WORLD_CUP, "passages": [], "answer": [], "note": None}
     assert Searcher(searcher.index, abstain=AbstainRule(sigma=-1)).search(WORLD_CUP, 5).hits
 
 
