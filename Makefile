@@ -32,6 +32,7 @@ $(VENV)/.installed-test: pyproject.toml setup.py embed/e5/_kernels.c Makefile | 
 		$(BIN)/python -m pip wheel -q --no-cache-dir --no-deps -w $(LLAMA_WHEELS) '$(LLAMA)'
 	$(BIN)/python -m pip install -q --no-compile --force-reinstall --no-deps $(LLAMA_WHEELS)/llama_cpp_python-*.whl
 	$(BIN)/python -m pip install -q --no-compile -e '.[test]'
+	npm ci --prefix tests/sso --no-audit --no-fund --silent  # the OpenID Provider of the single sign-on tests
 	$(COMPILE)
 	touch $@ $(VENV)/.installed
 

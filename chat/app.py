@@ -16,6 +16,7 @@ from starlette.routing import Mount
 
 from chat.limits import MAX_UPLOAD_BYTES, BusyInGerman
 from chat.security import authenticator, corpus_file, requires_auth
+from chat.sso import SingleSignOn
 from chat.ui import CSS, build_app
 from core import Settings
 from generate import Generator
@@ -26,7 +27,8 @@ SEARCH_CONCURRENCY = 4  # searches in parallel per event; more would only queue 
 
 def create_server(settings: Settings) -> FastAPI:
     """The whole web server: chat, `search` API and /quelle; refuses to start unprotected off loopback."""
-    auth = authenticator(settings.host, settings.users)
+    sso = SingleSignOn.discover(settings) if settings.single_sign_on else None
+    auth = None if sso else authenticator(settings.host, settings.users)
     index = Index.open(settings.index, make_embedder(settings.model))
     searcher = Searcher.from_settings(index, settings)
     server = FastAPI()
@@ -35,6 +37,8 @@ def create_server(settings: Settings) -> FastAPI:
     blocks = build_app(searcher, settings, generator).queue(default_concurrency_limit=SEARCH_CONCURRENCY,
                                                             max_size=settings.queue_size)
     server.add_middleware(BusyInGerman)
+    if sso:
+        sso.install(server)
     return gr.mount_gradio_app(server, blocks, path="/", css=CSS, auth=auth, max_file_size=MAX_UPLOAD_BYTES,
                                auth_message="Bitte mit Benutzername und Passwort anmelden.")
 
@@ -68,6 +72,6 @@ def serve(settings: Settings) -> None:
     import uvicorn
 
     server = create_server(settings)
-    login = " (Anmeldung erforderlich)" if requires_auth(settings.host) else ""
+    login = " (Anmeldung erforderlich)" if requires_auth(settings.host) or settings.single_sign_on else ""
     print(f"LvO-Wissenssuche läuft auf http://{settings.host}:{settings.port}{login}", flush=True)
     uvicorn.run(server, host=settings.host, port=settings.port, log_level="warning")

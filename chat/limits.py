@@ -35,7 +35,7 @@ def upload_problem(name: str, size: int) -> str | None:
 
 
 class BusyInGerman:
-    """ASGI middleware: a 503 (Gradio's refusal when its queue is full, in English) becomes BUSY_MESSAGE.
+    """ASGI middleware: a 503 of Gradio's API (its refusal when the queue is full, in English) becomes BUSY_MESSAGE.
 
     The refusal costs the server next to nothing, so an overloaded server stays fast for the requests it accepts.
     """
@@ -44,7 +44,7 @@ class BusyInGerman:
         self.app = app
 
     async def __call__(self, scope, receive, send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != "http" or not scope["path"].startswith("/gradio_api/"):
             await self.app(scope, receive, send)
             return
         refused = False

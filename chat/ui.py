@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import html
 import tempfile
 import time
 import uuid
@@ -17,6 +18,7 @@ from chat.export import Turn, write_export
 from chat.followup import contextual_query
 from chat.limits import MAX_QUERY_CHARS, UPLOAD_TYPES, query_problem
 from chat.render import generated_html, generation_error_html, reply, streaming_html
+from chat.sso import LOGOUT, user_of
 from chat.upload import add_documents, summary
 from core import LvoError, Settings
 from generate import GenerationError, Generator
@@ -224,8 +226,20 @@ class ChatHandlers:
         folder.mkdir(parents=True, exist_ok=True)
         return str(write_export(turns, folder))
 
+    def viewer(self, request: gr.Request) -> tuple[str, Any]:
+        """Who is logged in (single sign-on), and the upload panel only for editors."""
+        user = user_of(request)
+        if user is None:
+            return "", gr.update()
+        role = "Redaktion" if user.editor else "Lesen"
+        return (f'Angemeldet als <strong>{html.escape(user.name)}</strong> ({role}) · '
+                f'<a href="{LOGOUT}" target="_self">Abmelden</a>', gr.update(visible=user.editor))
+
     @shown_to_user
-    def upload(self, files: list[str] | None, progress: gr.Progress = gr.Progress()):
+    def upload(self, files: list[str] | None, request: gr.Request, progress: gr.Progress = gr.Progress()):
+        user = user_of(request)
+        if user is not None and not user.editor:
+            raise LvoError("Nur die Redaktion darf Dokumente hinzufügen.")
         if not files:
             return "Bitte zuerst Dateien auswählen.", None, *_filter_updates(self.searcher.index.catalog.facets())
 
@@ -252,13 +266,13 @@ def _filters_panel(settings: Settings, facets: dict[str, list[str | int]]) -> li
     return [top_k, kommune, bundesland, typ, year_from, year_to]
 
 
-def _upload_panel() -> tuple[gr.File, gr.Button, gr.Markdown]:
-    with gr.Accordion("Dokumente hinzufügen", open=False, elem_id="lvo-upload"):
+def _upload_panel(shown: bool) -> tuple[gr.Accordion, gr.File, gr.Button, gr.Markdown]:
+    with gr.Accordion("Dokumente hinzufügen", open=False, visible=shown, elem_id="lvo-upload") as panel:
         files = gr.File(file_count="multiple", file_types=list(UPLOAD_TYPES), type="filepath",
                         label="Dateien (PDF, DOCX, HTML, Markdown, TXT, JSONL)", elem_id="lvo-dateien")
         add = gr.Button("Zum Korpus hinzufügen", elem_id="lvo-hinzufuegen")
         status = gr.Markdown(elem_id="lvo-upload-status")
-    return files, add, status
+    return panel, files, add, status
 
 
 def build_app(searcher: Searcher, settings: Settings, generator: Generator | None = None) -> gr.Blocks:
@@ -268,6 +282,7 @@ def build_app(searcher: Searcher, settings: Settings, generator: Generator | Non
         turns = gr.State([])
         session = gr.State(lambda: uuid.uuid4().hex)
         gr.Markdown(INTRO)
+        who = gr.HTML(elem_id="lvo-angemeldet") if settings.single_sign_on else None
         with gr.Row(equal_height=False):
             with gr.Column(scale=3, min_width=320):
                 chatbot = gr.Chatbot(label="Unterhaltung", height=520, elem_id="lvo-chat", latex_delimiters=[],
@@ -287,7 +302,8 @@ def build_app(searcher: Searcher, settings: Settings, generator: Generator | Non
                     clear = gr.Button("Neue Unterhaltung", size="sm", elem_id="lvo-neu")
             with gr.Column(scale=1, min_width=260):
                 filters = _filters_panel(settings, facets)
-                files, add, status = _upload_panel()
+                # with single sign-on the panel appears once the viewer is known to be an editor
+                upload_panel, files, add, status = _upload_panel(shown=not settings.single_sign_on)
         inputs = [question, chatbot, turns, session, *filters]
         outputs = [question, chatbot, turns, export]
         formulating = []
@@ -306,6 +322,8 @@ def build_app(searcher: Searcher, settings: Settings, generator: Generator | Non
         if generator is not None:
             clear.click(lambda: 0, None, [formulated], api_visibility="private")
         add.click(handlers.upload, [files], [status, files, *filters[1:]], api_visibility="private")
+        if who is not None:
+            app.load(handlers.viewer, None, [who, upload_panel], api_visibility="private")
         gr.api(handlers.search, api_name="search")
         if generator is not None:
             gr.api(handlers.answer, api_name="answer", concurrency_limit=GENERATE_CONCURRENCY,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import tomllib
 from dataclasses import dataclass, fields, replace
@@ -48,10 +49,22 @@ class Settings:
     llm_max_tokens: int = 400
     llm_unsupported: str = "mark"  # unsupported generated sentences: "mark" them „nicht belegt“ or "hide" them
     llm_min_similarity: float = 0.91  # calibrated in bench/check_calibration.py (docs/llm.md)
+    public_url: str = ""  # the address users open, e.g. behind a reverse proxy; single sign-on derives its URLs
+    oidc_issuer: str = ""  # OpenID Connect provider; empty: no single sign-on (secret: LVO_OIDC_CLIENT_SECRET)
+    oidc_client_id: str = ""
+    oidc_scopes: str = "openid profile email"
+    oidc_roles_claim: str = "groups"  # a claim of the ID token or access token, a dotted path for nested ones
+    oidc_editor_roles: tuple[str, ...] = ("lvo-redaktion",)  # may also add documents
+    oidc_reader_roles: tuple[str, ...] = ()  # empty: every logged-in user may read
+    session_hours: float = 8.0  # a login lasts this long
 
     @property
     def generation_enabled(self) -> bool:
         return bool(self.llm_url)
+
+    @property
+    def single_sign_on(self) -> bool:
+        return bool(self.oidc_issuer)
 
     @property
     def chunking(self) -> ChunkingOptions:
@@ -67,6 +80,8 @@ def _coerce(name: str, raw: object) -> object:
             return int(raw)
         if kind == "float":
             return float(raw)
+        if kind == "tuple[str, ...]":
+            return _names(raw)
         return str(raw)
     except (TypeError, ValueError):
         raise ConfigError(f"Einstellung {name}: ungültiger Wert {raw!r}") from None
@@ -86,6 +101,9 @@ def load_settings(overrides: dict[str, object] | None = None, *, cwd: Path | Non
         if "llm_api_key" in table:
             raise ConfigError(f"{CONFIG_FILE}: den Schlüssel des Sprachmodells nur über LVO_LLM_API_KEY setzen, "
                               "nie in einer Datei")
+        if "oidc_client_secret" in table:
+            raise ConfigError(f"{CONFIG_FILE}: das Client-Geheimnis nur über LVO_OIDC_CLIENT_SECRET setzen, "
+                              "nie in einer Datei")
         unknown = set(table) - names
         if unknown:
             raise ConfigError(f"{CONFIG_FILE}: unbekannte Einstellung(en) {', '.join(sorted(unknown))}")
@@ -96,6 +114,28 @@ def load_settings(overrides: dict[str, object] | None = None, *, cwd: Path | Non
     values.update({k: v for k, v in (overrides or {}).items() if v is not None and k in names})
     settings = replace(Settings(), **{k: _coerce(k, v) for k, v in values.items()})
     return _validate(settings, cwd)
+
+
+def _names(raw: object) -> tuple[str, ...]:
+    """A list of names from TOML, a JSON list or comma-separated text (as in LVO_OIDC_EDITOR_ROLES)."""
+    if isinstance(raw, str):
+        text = raw.strip()
+        raw = json.loads(text) if text.startswith("[") else text.split(",")
+    if not isinstance(raw, list | tuple) or not all(isinstance(name, str) for name in raw):
+        raise ValueError(raw)
+    return tuple(name.strip() for name in raw if name.strip())
+
+
+def _validate_single_sign_on(settings: Settings) -> None:
+    for name in ("oidc_issuer", "public_url"):
+        if not getattr(settings, name).startswith(("http://", "https://")):
+            raise ConfigError(f"{name} muss mit http:// oder https:// beginnen, nicht {getattr(settings, name)!r}")
+    if not settings.oidc_client_id:
+        raise ConfigError("oidc_issuer ist gesetzt, aber oidc_client_id fehlt (LVO_OIDC_CLIENT_ID)")
+    if not os.environ.get("LVO_OIDC_CLIENT_SECRET"):
+        raise ConfigError("oidc_issuer ist gesetzt, aber LVO_OIDC_CLIENT_SECRET fehlt")
+    if "openid" not in settings.oidc_scopes.split():
+        raise ConfigError("oidc_scopes muss „openid“ enthalten")
 
 
 def _validate(settings: Settings, cwd: Path) -> Settings:
@@ -118,6 +158,10 @@ def _validate(settings: Settings, cwd: Path) -> Settings:
         raise ConfigError("llm_timeout und llm_max_tokens müssen positiv sein")
     if settings.llm_url and not settings.llm_url.startswith(("http://", "https://")):
         raise ConfigError(f"llm_url muss mit http:// oder https:// beginnen, nicht {settings.llm_url!r}")
+    if settings.single_sign_on:
+        _validate_single_sign_on(settings)
+    if settings.session_hours <= 0:
+        raise ConfigError("session_hours muss positiv sein")
     if settings.llm_url and not settings.llm_model:
         raise ConfigError("llm_url ist gesetzt, aber llm_model fehlt (LVO_LLM_MODEL oder --llm-model)")
     return replace(settings, corpus=cwd / settings.corpus, index=cwd / settings.index, users=cwd / settings.users)

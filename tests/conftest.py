@@ -216,9 +216,9 @@ class Servers:
         self._running: list[Server] = []
 
     def launch(self, *args: str, host: str = "127.0.0.1", cwd: Path = REPO,
-               env: dict[str, str] | None = None) -> Server:
+               env: dict[str, str] | None = None, port: int | None = None) -> Server:
         """Start without waiting (so that several servers can start at once); call `.wait()` before use."""
-        port = free_port()
+        port = port or free_port()
         host_args = [] if host == "127.0.0.1" else ["--host", host]  # no --host: the loopback default
         process = subprocess.Popen(
             [sys.executable, "-m", "chat.cli", "serve", *map(str, args), *host_args, "--port", str(port)], cwd=cwd,
