@@ -25,6 +25,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
+from joserfc.jws import extract_compact
 from starlette.middleware.sessions import SessionMiddleware
 
 from core import ConfigError, Settings
@@ -35,6 +36,7 @@ PUBLIC_PATHS = frozenset({LOGIN, CALLBACK, LOGOUT, "/favicon.ico"})
 EDITOR_PATHS = ("/gradio_api/upload",)  # Gradio's file upload: only editors may send documents
 SESSION_COOKIE = "lvo_sitzung"
 READER, EDITOR = "leser", "redaktion"
+KEYS_REFETCH_SECONDS = 60
 SIGNING_ALGORITHMS = ["RS256", "RS384", "RS512", "PS256", "ES256", "ES384", "EdDSA"]
 NETWORK_ERRORS = (httpx.HTTPError, httpx2.HTTPError)  # Authlib talks through httpx2 where it is installed
 log = logging.getLogger("lvo.sso")
@@ -94,6 +96,7 @@ class SingleSignOn:
                             server_metadata_url=f"{settings.oidc_issuer.rstrip('/')}/.well-known/openid-configuration",
                             client_kwargs={"scope": settings.oidc_scopes, "code_challenge_method": "S256"})
         self._keys: KeySet | None = None
+        self._fetched = 0.0
 
     @classmethod
     def discover(cls, settings: Settings) -> SingleSignOn:
@@ -180,27 +183,29 @@ class SingleSignOn:
         return User(str(claims.get("client_id") or claims.get("sub")), roles) if READER in roles else None
 
     async def _verified_claims(self, token: str) -> dict[str, Any]:
-        for refresh in (False, True):
-            keys = await self._key_set(refresh)
-            try:
-                decoded = jwt.decode(token, keys, algorithms=SIGNING_ALGORITHMS)
-                break
-            except JoseError:
-                if refresh:
-                    raise
+        kid = extract_compact(token.encode()).headers().get("kid")
+        keys = await self._key_set(kid)
+        decoded = jwt.decode(token, keys, algorithms=SIGNING_ALGORITHMS)
         registry = jwt.JWTClaimsRegistry(leeway=30, iss={"essential": True, "value": self.metadata["issuer"]},
                                          aud={"essential": True, "value": self.settings.oidc_client_id},
                                          exp={"essential": True})
         registry.validate(decoded.claims)
         return decoded.claims
 
-    async def _key_set(self, refresh: bool) -> KeySet:
-        if self._keys is None or refresh:
+    async def _key_set(self, kid: str | None) -> KeySet:
+        """The provider's keys; fetched again for a key id not seen yet (a rotation), at most once a minute."""
+        if self._keys is None or (not self._knows(kid) and time.monotonic() - self._fetched > KEYS_REFETCH_SECONDS):
             async with httpx.AsyncClient(timeout=10) as client:
                 response = await client.get(self.metadata["jwks_uri"])
                 response.raise_for_status()
-            self._keys = KeySet.import_key_set(response.json())
+            self._keys, self._fetched = KeySet.import_key_set(response.json()), time.monotonic()
         return self._keys
+
+    def _knows(self, kid: str | None) -> bool:
+        try:
+            return kid is None or bool(self._keys.get_by_kid(kid))
+        except JoseError:
+            return False
 
 
 class _Guard:

@@ -145,7 +145,7 @@ def test_editor_sees_the_upload_panel_and_adds_a_document(browser, sso: dict):  
 
 def search(url: str, token: str | None) -> httpx.Response:
     headers = {"Authorization": f"Bearer {token}"} if token else {}
-    return httpx.post(f"{url}gradio_api/call/search", headers=headers,
+    return httpx.post(f"{url}gradio_api/call/search", headers=headers, timeout=60,
                       json={"data": ["Bildungsberatung Dresden", 3, "", "", "", None, None]})
 
 
@@ -157,7 +157,7 @@ def test_api_needs_a_valid_bearer_token(sso: dict):
     accepted = search(url, token)
     assert accepted.status_code == 200
     lines = httpx.get(f"{url}gradio_api/call/search/{accepted.json()['event_id']}",
-                      headers={"Authorization": f"Bearer {token}"}).text.splitlines()
+                      headers={"Authorization": f"Bearer {token}"}, timeout=60).text.splitlines()
     assert json.loads(lines[lines.index("event: complete") + 1].removeprefix("data:"))[0]["passages"]
     other_key = KeySet([RSAKey.generate_key(2048, parameters={"use": "sig"})])
     forged = {"fremder Schlüssel": provider.forged(other_key), "falsche Zielgruppe": provider.forged(aud="anderer"),
