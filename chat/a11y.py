@@ -1,0 +1,97 @@
+"""Accessibility (BITV 2.0 / WCAG 2.1 AA) where Gradio's own markup falls short: colours, focus, German names.
+
+`CSS` is added to the app's style sheet, `HEAD` to the page's head (also on the login page). The script keeps
+fixing what Gradio renders again and again: the page language, German names for the chat log, each message and
+Gradio's English icon buttons, the log marked busy while an answer streams in, and a skip link to the question.
+Checked by axe-core and a keyboard walk in tests/chat/test_a11y.py; the result is in docs/barrierefreiheit.md.
+"""
+
+from __future__ import annotations
+
+# Colours with at least 4.5:1 against every background they appear on, in light and dark mode (Gradio's orange
+# button is 2.8:1, its greyed hints 1.9:1, the chat text is faded to 80 %). `:root:root` outranks the theme's
+# `:root` and `:root .dark` rules.
+CSS = """
+:root:root {--button-primary-background-fill: #c2410c; --button-primary-background-fill-hover: #9a3412;
+  --button-primary-text-color: #fff; --body-text-color-subdued: #4b5563; --block-info-text-color: #4b5563;
+  --input-placeholder-color: #4b5563; --lvo-accent-text: #9a3412; --lvo-alert-text: #b91c1c;
+  --lvo-focus: #1d4ed8;}
+:root:root.dark, :root:root .dark {--button-primary-background-fill: #c2410c;
+  --button-primary-background-fill-hover: #9a3412; --body-text-color-subdued: #d1d5db;
+  --block-info-text-color: #d1d5db; --input-placeholder-color: #d1d5db; --lvo-accent-text: #fdba74;
+  --lvo-alert-text: #fca5a5; --lvo-focus: #93c5fd;}
+footer.svelte-zxu34v a, footer.svelte-zxu34v button, .min_value, .max_value {color: var(--body-text-color-subdued);}
+:focus-visible, .lvo-focus-ring:focus-within {outline: 3px solid var(--lvo-focus) !important; outline-offset: 2px;}
+.lvo-skip {position: absolute; left: 8px; top: -60px; z-index: 1000; padding: 8px 14px; border-radius: 4px;
+  background: var(--background-fill-primary); color: var(--body-text-color); border: 2px solid var(--lvo-focus);}
+.lvo-skip:focus {top: 8px;}
+#lvo-chat .prose.chatbot.md {opacity: 1;}
+mark {font-weight: 600; background: #fde047; color: #111827;}
+"""
+
+SKIP_LINK = "Zur Frage springen"
+QUESTION = "#lvo-frage textarea"
+HEAD = """<script>
+(() => {
+  const NAMES = {"Copy message": "Nachricht kopieren", "Copy conversation": "Unterhaltung kopieren",
+    "Scroll down": "Zum Ende der Unterhaltung", "Reset to default value": "Auf Standardwert zurücksetzen",
+    "Share": "Teilen", "Clear": "Leeren", "Gradio footer navigation": "Fußzeile", "Close": "Schließen",
+    "Settings": "Einstellungen", "Download": "Herunterladen", "Remove": "Entfernen"};
+  const PATTERNS = [[/^number input for (.*)$/, "$1 (Zahl)"], [/^range slider for (.*)$/, "$1 (Schieberegler)"]];
+  const set = (element, name, value) => {
+    if (element.getAttribute(name) !== value) element.setAttribute(name, value);
+  };
+  const german = (element, name) => {
+    const value = element.getAttribute(name);
+    if (NAMES[value]) return set(element, name, NAMES[value]);
+    for (const [pattern, replacement] of PATTERNS) {
+      if (pattern.test(value)) return set(element, name, value.replace(pattern, replacement));
+    }
+  };
+  const skipLink = () => {
+    if (document.getElementById("lvo-skip") || !document.body) return;
+    const link = document.createElement("a");
+    link.id = "lvo-skip";
+    link.className = "lvo-skip";
+    link.href = "#lvo-frage";
+    link.textContent = "{skip}";
+    link.addEventListener("click", event => {
+      const question = document.querySelector("{question}");
+      if (question) { event.preventDefault(); question.focus(); }
+    });
+    document.body.prepend(link);
+  };
+  const fix = () => {
+    set(document.documentElement, "lang", "de");
+    skipLink();
+    document.querySelectorAll("[aria-label], [title]").forEach(element => {
+      if (element.hasAttribute("aria-label")) german(element, "aria-label");
+      if (element.hasAttribute("title")) german(element, "title");
+    });
+    document.querySelectorAll("button[aria-label='']").forEach(button => {
+      if (button.title) set(button, "aria-label", button.title); else button.removeAttribute("aria-label");
+    });
+    const log = document.querySelector("#lvo-chat [role=log]");
+    if (log) {
+      set(log, "aria-label", "Unterhaltung");
+      set(log, "aria-busy", log.querySelector(".lvo-streaming") ? "true" : "false");
+      let questions = 0;
+      log.querySelectorAll("[data-testid=user], [data-testid=bot]").forEach(message => {
+        const asked = message.dataset.testid === "user";
+        if (asked) questions += 1;
+        set(message, "role", "article");
+        set(message, "aria-label", asked ? `Frage ${questions}` : `Antwort ${questions}`);
+      });
+    }
+    const status = document.getElementById("lvo-upload-status");
+    if (status) set(status, "role", "status");
+    document.querySelectorAll("[data-testid=toast-body].error, [data-testid=toast-body].warning").forEach(toast => {
+      set(toast, "role", "alert");
+      set(toast, "aria-live", "assertive");
+    });
+  };
+  new MutationObserver(fix).observe(document.documentElement, {subtree: true, childList: true,
+    attributes: true, attributeFilter: ["aria-label", "title", "lang"]});
+  fix();
+})();
+</script>""".replace("{skip}", SKIP_LINK).replace("{question}", QUESTION)
