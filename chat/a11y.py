@@ -1,12 +1,18 @@
 """Accessibility (BITV 2.0 / WCAG 2.1 AA) where Gradio's own markup falls short: colours, focus, German names.
 
-`CSS` is added to the app's style sheet, `HEAD` to the page's head (also on the login page). The script keeps
-fixing what Gradio renders again and again: the page language, German names for the chat log, each message and
-Gradio's English icon buttons, the log marked busy while an answer streams in, and a skip link to the question.
-Checked by axe-core and a keyboard walk in tests/chat/test_a11y.py; the result is in docs/barrierefreiheit.md.
+`GermanPages` puts `lang="de"`, a title, `CSS` and the `HEAD` script into every HTML page the server sends,
+the login page included (Gradio gives that one neither the app's `css` nor its `head`). The script keeps fixing
+what Gradio renders again and again: the page language, German names for the chat log, each message and Gradio's
+English icon buttons, the log marked busy while an answer streams in, errors as alerts, and a skip link to the
+question. Checked by axe-core and a keyboard walk in tests/chat/test_a11y.py; see docs/barrierefreiheit.md.
 """
 
 from __future__ import annotations
+
+import html
+import re
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 # Colours with at least 4.5:1 against every background they appear on, in light and dark mode (Gradio's orange
 # button is 2.8:1, its greyed hints 1.9:1, the chat text is faded to 80 %). `:root:root` outranks the theme's
@@ -26,13 +32,15 @@ footer.svelte-zxu34v a, footer.svelte-zxu34v button, .min_value, .max_value {col
   background: var(--background-fill-primary); color: var(--body-text-color); border: 2px solid var(--lvo-focus);}
 .lvo-skip:focus {top: 8px;}
 #lvo-chat .prose.chatbot.md {opacity: 1;}
-mark {font-weight: 600; background: #fde047; color: #111827;}
+#lvo-chat mark {font-weight: 600; background: #fde047; color: #111827;}
 """
 
 SKIP_LINK = "Zur Frage springen"
 QUESTION = "#lvo-frage textarea"
 HEAD = """<script>
 (() => {
+  if (window.lvoAccessible) return;
+  window.lvoAccessible = true;
   const NAMES = {"Copy message": "Nachricht kopieren", "Copy conversation": "Unterhaltung kopieren",
     "Scroll down": "Zum Ende der Unterhaltung", "Reset to default value": "Auf Standardwert zurücksetzen",
     "Share": "Teilen", "Clear": "Leeren", "Gradio footer navigation": "Fußzeile", "Close": "Schließen",
@@ -71,6 +79,10 @@ HEAD = """<script>
     document.querySelectorAll("button[aria-label='']").forEach(button => {
       if (button.title) set(button, "aria-label", button.title); else button.removeAttribute("aria-label");
     });
+    // the drop zone's English name hides its visible German text; without it the text is the name
+    document.querySelectorAll("button.upload-container[aria-label]").forEach(zone => {
+      zone.removeAttribute("aria-label");
+    });
     const log = document.querySelector("#lvo-chat [role=log]");
     if (log) {
       set(log, "aria-label", "Unterhaltung");
@@ -89,9 +101,59 @@ HEAD = """<script>
       set(toast, "role", "alert");
       set(toast, "aria-live", "assertive");
     });
+    document.querySelectorAll("[data-testid=toast-body] .toast-header[role=button]").forEach(header => {
+      header.removeAttribute("role");  // a "button" around the close button; the close button stays
+      header.removeAttribute("tabindex");
+    });
   };
   new MutationObserver(fix).observe(document.documentElement, {subtree: true, childList: true,
     attributes: true, attributeFilter: ["aria-label", "title", "lang"]});
   fix();
 })();
 </script>""".replace("{skip}", SKIP_LINK).replace("{question}", QUESTION)
+
+
+class GermanPages:
+    """ASGI middleware: every HTML page goes out as German (`lang="de"`), titled, with `CSS` and the `HEAD` script.
+
+    Only `text/html` responses are buffered and rewritten; the queue's event streams and files pass untouched.
+    """
+
+    _LANG = re.compile(rb'<html(\s+)lang="[^"]*"')
+
+    def __init__(self, app: ASGIApp, title: str):
+        self.app = app
+        self.title = f"<title>{html.escape(title)}</title>".encode()
+        self.addition = f"<style>{CSS}</style>{HEAD}</head>".encode()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        start: Message | None = None
+        body: list[bytes] = []
+
+        async def rewrite(message: Message) -> None:
+            nonlocal start
+            if message["type"] == "http.response.start":
+                headers = dict(message.get("headers", []))
+                if headers.get(b"content-type", b"").startswith(b"text/html") and b"content-encoding" not in headers:
+                    start = message
+                    return
+            if start is None:
+                await send(message)
+                return
+            body.append(message.get("body", b""))
+            if message.get("more_body"):
+                return
+            page = self._german(b"".join(body))
+            headers = [(k, v) for k, v in start.get("headers", []) if k != b"content-length"]
+            await send({**start, "headers": [*headers, (b"content-length", str(len(page)).encode())]})
+            await send({"type": "http.response.body", "body": page})
+
+        await self.app(scope, receive, rewrite)
+
+    def _german(self, page: bytes) -> bytes:
+        page = self._LANG.sub(rb'<html\1lang="de"', page, count=1)
+        addition = self.addition if b"<title>" in page else self.title + self.addition
+        return page.replace(b"</head>", addition, 1)

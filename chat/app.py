@@ -14,10 +14,10 @@ from fastapi.responses import FileResponse
 from gradio.routes import App as GradioApp
 from starlette.routing import Mount
 
-from chat import a11y
+from chat.a11y import GermanPages
 from chat.limits import MAX_UPLOAD_BYTES
 from chat.security import authenticator, corpus_file, requires_auth
-from chat.ui import CSS, build_app
+from chat.ui import CSS, TITLE, build_app
 from core import Settings
 from generate import Generator
 from index import Index, Searcher, make_embedder
@@ -34,8 +34,8 @@ def create_server(settings: Settings) -> FastAPI:
     server.add_api_route("/quelle/{relative:path}", _source_route(server, settings.corpus, auth is not None))
     generator = Generator.from_settings(settings, index)
     blocks = build_app(searcher, settings, generator).queue(default_concurrency_limit=SEARCH_CONCURRENCY)
-    return gr.mount_gradio_app(server, blocks, path="/", css=CSS + a11y.CSS, head=a11y.HEAD, auth=auth,
-                               max_file_size=MAX_UPLOAD_BYTES,
+    server.add_middleware(GermanPages, title=TITLE)
+    return gr.mount_gradio_app(server, blocks, path="/", css=CSS, auth=auth, max_file_size=MAX_UPLOAD_BYTES,
                                auth_message="Bitte mit Benutzername und Passwort anmelden.")
 
 

@@ -22,6 +22,7 @@ from core import LvoError, Settings
 from generate import GenerationError, Generator
 from index import Filters, Searcher, SearchResult
 
+TITLE = "LvO-Wissenssuche"
 ALL_YEARS = "alle"
 GENERATE_LABEL = "Antwort formulieren (Sprachmodell)"
 GENERATE_INFO = "Frage und gezeigte Belegstellen gehen an das eingestellte Sprachmodell; jeder Satz wird geprüft."
@@ -264,7 +265,7 @@ def _upload_panel() -> tuple[gr.File, gr.Button, gr.Markdown]:
 def build_app(searcher: Searcher, settings: Settings, generator: Generator | None = None) -> gr.Blocks:
     handlers = ChatHandlers(searcher, settings, Path(tempfile.mkdtemp(prefix="lvo-export-")), generator)
     facets = searcher.index.catalog.facets()
-    with gr.Blocks(title="LvO-Wissenssuche") as app:
+    with gr.Blocks(title=TITLE) as app:
         turns = gr.State([])
         session = gr.State(lambda: uuid.uuid4().hex)
         gr.Markdown(INTRO)
