@@ -185,7 +185,8 @@ def test_keyboard_alone_reaches_question_sources_filters_and_upload(open_page, s
     walk(page, "Shift+Tab", lambda stop: stop["text"] == SKIP_LINK)
     forward = walk(page, "Tab", lambda stop: stop["inside"] == "lvo-upload")
     inside = {stop["inside"] for stop in forward}
-    assert {"lvo-frage", "lvo-senden", "lvo-kommune", "lvo-bundesland", "lvo-typ", "lvo-anzahl", "lvo-upload"} <= inside, inside
+    reached = {"lvo-frage", "lvo-senden", "lvo-kommune", "lvo-bundesland", "lvo-typ", "lvo-anzahl", "lvo-upload"}
+    assert reached <= inside, inside
     onward = walk(page, "Tab", lambda stop: stop["inside"] != "lvo-upload", limit=20)
     assert onward, "the keyboard leaves the upload again (no trap)"
 
