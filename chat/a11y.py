@@ -14,23 +14,27 @@ import re
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-# Colours with at least 4.5:1 against every background they appear on, in light and dark mode (Gradio's orange
-# button is 2.8:1, its greyed hints 1.9:1, the chat text is faded to 80 %). `:root:root` outranks the theme's
-# `:root` and `:root .dark` rules.
+# Text colours with at least 4.5:1 against every background they appear on, in light and dark mode (Gradio's
+# orange button is 2.8:1, its greyed hints 1.9:1, the chat text is faded to 80 %); borders of input fields, the
+# slider and the focus ring at least 3:1 (Gradio's light grey field borders are 1.2:1). `:root:root` outranks
+# the theme's `:root` and `:root .dark` rules.
 CSS = """
 :root:root {--button-primary-background-fill: #c2410c; --button-primary-background-fill-hover: #9a3412;
   --button-primary-text-color: #fff; --body-text-color-subdued: #4b5563; --block-info-text-color: #4b5563;
   --input-placeholder-color: #4b5563; --lvo-accent-text: #9a3412; --lvo-alert-text: #b91c1c;
-  --lvo-focus: #1d4ed8;}
+  --lvo-focus: #1d4ed8; --input-border-color: #71717a; --input-border-color-hover: #52525b;
+  --checkbox-border-color: #71717a; --slider-color: #c2410c;}
 :root:root.dark, :root:root .dark {--button-primary-background-fill: #c2410c;
   --button-primary-background-fill-hover: #9a3412; --body-text-color-subdued: #d1d5db;
   --block-info-text-color: #d1d5db; --input-placeholder-color: #d1d5db; --lvo-accent-text: #fdba74;
-  --lvo-alert-text: #fca5a5; --lvo-focus: #93c5fd;}
+  --lvo-alert-text: #fca5a5; --lvo-focus: #93c5fd; --input-border-color: #a1a1aa;
+  --input-border-color-hover: #d4d4d8; --checkbox-border-color: #a1a1aa; --slider-color: #fb923c;}
 footer.svelte-zxu34v a, footer.svelte-zxu34v button, .min_value, .max_value {color: var(--body-text-color-subdued);}
-:focus-visible, .lvo-focus-ring:focus-within {outline: 3px solid var(--lvo-focus) !important; outline-offset: 2px;}
+:focus-visible {outline: 3px solid var(--lvo-focus) !important; outline-offset: 2px;}
 .lvo-skip {position: absolute; left: 8px; top: -60px; z-index: 1000; padding: 8px 14px; border-radius: 4px;
   background: var(--background-fill-primary); color: var(--body-text-color); border: 2px solid var(--lvo-focus);}
 .lvo-skip:focus {top: 8px;}
+[id^="lvo-"] .container .wrap:has(.wrap-inner) {border-color: var(--input-border-color);}  /* dropdowns */
 #lvo-chat .prose.chatbot.md {opacity: 1;}
 #lvo-chat mark {font-weight: 600; background: #fde047; color: #111827;}
 """

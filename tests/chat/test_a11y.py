@@ -7,6 +7,7 @@ axe-core comes from the npm registry (tests/axe/package.json, installed by `make
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -133,6 +134,41 @@ def test_no_axe_violations_and_no_sideways_scrolling_on_small_screens(open_page,
     ask(page, DRESDEN)
     assert_accessible(page, f"{name}-antwort")
     assert page.evaluate("document.documentElement.scrollWidth") <= viewport["width"], "reflow without scrolling"
+
+
+BORDERS = """selectors => selectors.map(selector => {
+  const opaque = element => {  // the colour behind an element: its first ancestor with a background
+    while (element && getComputedStyle(element).backgroundColor.match(/rgba\\(.*, 0\\)|transparent/))
+      element = element.parentElement;
+    return element ? getComputedStyle(element).backgroundColor : 'rgb(255, 255, 255)';
+  };
+  let element = document.querySelector(selector);
+  while (element && parseFloat(getComputedStyle(element).borderTopWidth) === 0) element = element.parentElement;
+  return [selector, getComputedStyle(element).borderTopColor, opaque(element.parentElement)];
+})"""
+
+
+def contrast(first: str, second: str) -> float:
+    """WCAG contrast ratio of two CSS colours `rgb(r, g, b)`."""
+    def luminance(color: str) -> float:
+        channels = [int(value) / 255 for value in re.findall(r"\d+", color)[:3]]
+        linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+        return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+    light, dark = sorted((luminance(first), luminance(second)), reverse=True)
+    return (light + 0.05) / (dark + 0.05)
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_field_borders_and_focus_ring_stand_out_by_three_to_one(open_page, sample_server: Server, scheme: str):
+    page = open_page(sample_server.url, scheme)
+    fields = ["#lvo-frage textarea", "#lvo-kommune input", "#lvo-jahr-von input", "#lvo-anzahl input[type=number]"]
+    for selector, border, background in page.evaluate(BORDERS, fields):
+        assert contrast(border, background) >= 3, (selector, border, background)
+    page.keyboard.press("Tab")
+    ring, page_background = page.evaluate("""() => [getComputedStyle(document.activeElement).outlineColor,
+        getComputedStyle(document.body).backgroundColor]""")
+    assert contrast(ring, page_background) >= 3, (ring, page_background)
 
 
 def focus_shown(page) -> dict:
