@@ -87,6 +87,10 @@ HEAD = """<script>
     document.querySelectorAll("button.upload-container[aria-label]").forEach(zone => {
       zone.removeAttribute("aria-label");
     });
+    document.querySelectorAll("button.label-wrap").forEach(accordion => {  // "Filter ▼" -> "Filter", expanded
+      set(accordion, "aria-expanded", String(accordion.classList.contains("open")));
+      accordion.querySelectorAll(".icon").forEach(icon => set(icon, "aria-hidden", "true"));
+    });
     const log = document.querySelector("#lvo-chat [role=log]");
     if (log) {
       set(log, "aria-label", "Unterhaltung");
@@ -111,7 +115,7 @@ HEAD = """<script>
     });
   };
   new MutationObserver(fix).observe(document.documentElement, {subtree: true, childList: true,
-    attributes: true, attributeFilter: ["aria-label", "title", "lang"]});
+    attributes: true, attributeFilter: ["aria-label", "title", "lang", "class"]});
   fix();
 })();
 </script>""".replace("{skip}", SKIP_LINK).replace("{question}", QUESTION)

@@ -275,7 +275,7 @@ def build_app(searcher: Searcher, settings: Settings, generator: Generator | Non
                                      autoscroll=False, buttons=["copy"])
                 with gr.Row():
                     question = gr.Textbox(placeholder="Ihre Frage, z. B. „Wie hat Dresden die Bildungsberatung "
-                                          "organisiert?“", show_label=False, scale=5, min_width=200,
+                                          "organisiert?“", label="Ihre Frage", show_label=False, scale=5, min_width=200,
                                           max_length=MAX_QUERY_CHARS, elem_id="lvo-frage")
                     send = gr.Button("Fragen", variant="primary", scale=1, min_width=80, elem_id="lvo-senden")
                 formulate = formulated = None

@@ -97,6 +97,9 @@ def test_chat_log_and_messages_have_german_names(open_page, sample_server: Serve
     english = [name for name in names if any(word in name.lower() for word in ("message", "copy", "scroll", "reset",
                                                                                 "input for", "conversation"))]
     assert not english, english
+    assert page.get_by_role("textbox", name="Ihre Frage").count() == 1
+    filters = page.get_by_role("button", name="Filter", exact=True)
+    assert filters.get_attribute("aria-expanded") == "true"
     page.fill("#lvo-frage textarea", "   ")
     page.press("#lvo-frage textarea", "Enter")
     alert = page.locator("[data-testid=toast-body][role=alert]")
