@@ -124,18 +124,20 @@ HEAD = """<script>
 class GermanPages:
     """ASGI middleware: every HTML page goes out as German (`lang="de"`), titled, with `CSS` and the `HEAD` script.
 
-    Only `text/html` responses are buffered and rewritten; the queue's event streams and files pass untouched.
+    Only `text/html` responses are buffered and rewritten; the queue's event streams, files and every path under
+    one of `untouched` (the source documents, shown as they are) pass as they come.
     """
 
     _LANG = re.compile(rb'<html(\s+)lang="[^"]*"')
 
-    def __init__(self, app: ASGIApp, title: str):
+    def __init__(self, app: ASGIApp, title: str, untouched: tuple[str, ...] = ()):
         self.app = app
+        self.untouched = untouched
         self.title = f"<title>{html.escape(title)}</title>".encode()
         self.addition = f"<style>{CSS}</style>{HEAD}</head>".encode()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != "http" or scope["path"].startswith(self.untouched):
             await self.app(scope, receive, send)
             return
         start: Message | None = None

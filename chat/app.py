@@ -34,7 +34,7 @@ def create_server(settings: Settings) -> FastAPI:
     server.add_api_route("/quelle/{relative:path}", _source_route(server, settings.corpus, auth is not None))
     generator = Generator.from_settings(settings, index)
     blocks = build_app(searcher, settings, generator).queue(default_concurrency_limit=SEARCH_CONCURRENCY)
-    server.add_middleware(GermanPages, title=TITLE)
+    server.add_middleware(GermanPages, title=TITLE, untouched=("/quelle/",))  # documents stay as they are
     return gr.mount_gradio_app(server, blocks, path="/", css=CSS, auth=auth, max_file_size=MAX_UPLOAD_BYTES,
                                auth_message="Bitte mit Benutzername und Passwort anmelden.")
 
