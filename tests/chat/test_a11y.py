@@ -137,6 +137,11 @@ def test_no_axe_violations_and_no_sideways_scrolling_on_small_screens(open_page,
     ask(page, DRESDEN)
     assert_accessible(page, f"{name}-antwort")
     assert page.evaluate("document.documentElement.scrollWidth") <= viewport["width"], "reflow without scrolling"
+    silent = ask(page, OFF_TOPIC)
+    silent.locator("summary", has_text="Trotzdem ähnlichste Stellen zeigen").click()
+    page.click("#lvo-upload button, #lvo-upload .label-wrap")
+    assert_accessible(page, f"{name}-schweigen-upload-offen")
+    assert page.evaluate("document.documentElement.scrollWidth") <= viewport["width"], "reflow without scrolling"
 
 
 BORDERS = """selectors => selectors.map(selector => {
@@ -248,4 +253,7 @@ def test_no_axe_violations_on_the_login_page(browser, login_server: str, scheme:
     page.wait_for_selector("input[type=password]")
     page.wait_for_function("document.documentElement.lang === 'de'")
     assert_accessible(page, f"{scheme}-anmeldung")
+    page.set_viewport_size(REFLOW)
+    assert_accessible(page, f"{scheme}-anmeldung-320")
+    assert page.evaluate("document.documentElement.scrollWidth") <= REFLOW["width"], "reflow without scrolling"
     context.close()
