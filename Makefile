@@ -2,6 +2,7 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+AXE := tests/axe/node_modules/axe-core/axe.min.js
 
 .PHONY: run test test-quick ingest serve lint bench bench-full chromium tesseract clean
 
@@ -41,7 +42,7 @@ run: $(VENV)/.installed tesseract
 	$(BIN)/lvo serve
 
 # Two workers (pytest-xdist): one holds the sample index and the language model server (tests/conftest.py).
-test: $(VENV)/.installed-test chromium tesseract
+test: $(VENV)/.installed-test chromium tesseract $(AXE)
 	$(BIN)/python -m pytest -n 2 --dist loadgroup
 
 # Everything but the tests marked slow (browser, servers, many processes, kills).
@@ -56,6 +57,14 @@ chromium:
 	@test -x /usr/bin/chromium || { \
 		if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 		else echo "Bitte Chromium installieren: sudo apt-get install chromium" >&2; exit 1; fi; }
+
+# axe-core checks the chat's accessibility in the browser tests; npm installs the locked version from its registry.
+$(AXE): tests/axe/package.json tests/axe/package-lock.json
+	@command -v npm >/dev/null || { \
+		if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm >/dev/null; \
+		else echo "Bitte npm installieren: sudo apt-get install npm" >&2; exit 1; fi; }
+	npm ci --prefix tests/axe --no-audit --no-fund --silent
+	touch $@
 
 # Scanned PDF pages are read by Debian's Tesseract with German language data (docs/ocr.md). Without it
 # `lvo ingest` still indexes everything else, so only the tests insist on it.

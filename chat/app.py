@@ -14,10 +14,11 @@ from fastapi.responses import FileResponse
 from gradio.routes import App as GradioApp
 from starlette.routing import Mount
 
+from chat.a11y import GermanPages
 from chat.limits import MAX_UPLOAD_BYTES, BusyInGerman
 from chat.security import authenticator, corpus_file, requires_auth
 from chat.sso import SingleSignOn
-from chat.ui import CSS, build_app
+from chat.ui import CSS, TITLE, build_app
 from core import Settings
 from generate import Generator
 from index import Index, Searcher, make_embedder
@@ -37,6 +38,7 @@ def create_server(settings: Settings) -> FastAPI:
     blocks = build_app(searcher, settings, generator).queue(default_concurrency_limit=SEARCH_CONCURRENCY,
                                                             max_size=settings.queue_size)
     server.add_middleware(BusyInGerman)
+    server.add_middleware(GermanPages, title=TITLE, untouched=("/quelle/",))  # documents stay as they are
     if sso:
         sso.install(server)
     return gr.mount_gradio_app(server, blocks, path="/", css=CSS, auth=auth, max_file_size=MAX_UPLOAD_BYTES,

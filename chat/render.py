@@ -83,7 +83,8 @@ def card(hit: Hit, query: str, turn: int = 0, quoted: list[Span] | None = None) 
         f'<div class="lvo-card-meta">{" · ".join(d for d in details if d)} · Relevanz {hit.score:.2f} · '
         f'<a class="lvo-source" href="{html.escape(source_link(hit))}" target="_blank" rel="noopener">'
         f"Quelle öffnen</a></div>"
-        f'<div class="lvo-card-text">{passage_html(hit.text, query, quoted or [])}</div></div>'
+        f'<div class="lvo-card-text" tabindex="0" role="group" aria-label="Text der Belegstelle [{hit.rank}]">'
+        f"{passage_html(hit.text, query, quoted or [])}</div></div>"
     )
 
 
@@ -137,8 +138,9 @@ def generated_html(answer: GeneratedAnswer, turn: int, ranks: set[int], hide_uns
 
 
 def generation_error_html(message: str) -> str:
-    return (f'<div class="lvo-generated lvo-gen-error"><div class="lvo-generated-title">{GENERATED_TITLE}</div>'
-            f"<div>{html.escape(message)} Die Belegstellen und die zitierten Sätze unten gelten weiter.</div></div>")
+    return (f'<div class="lvo-generated lvo-gen-error" role="alert"><div class="lvo-generated-title">'
+            f"{GENERATED_TITLE}</div><div>{html.escape(message)} Die Belegstellen und die zitierten Sätze unten "
+            "gelten weiter.</div></div>")
 
 
 def searched_note(searched: str) -> str:

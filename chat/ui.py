@@ -24,6 +24,7 @@ from core import LvoError, Settings
 from generate import GenerationError, Generator
 from index import Filters, Searcher, SearchResult
 
+TITLE = "LvO-Wissenssuche"
 ALL_YEARS = "alle"
 GENERATE_LABEL = "Antwort formulieren (Sprachmodell)"
 GENERATE_INFO = "Frage und gezeigte Belegstellen gehen an das eingestellte Sprachmodell; jeder Satz wird geprüft."
@@ -31,29 +32,30 @@ GENERATE_CONCURRENCY = 2  # generations in parallel; they have their own queue, 
 STREAM_INTERVAL = 0.15  # seconds between screen updates while an answer streams in
 CSS = """
 .lvo-reply {line-height: 1.45;}
-.lvo-searched {font-size: 0.85em; opacity: 0.75; margin-bottom: 6px;}
+.lvo-searched {font-size: 0.85em; color: var(--body-text-color-subdued); margin-bottom: 6px;}
 .lvo-answer {margin: 4px 0 10px; padding: 8px 10px; border-left: 4px solid var(--color-accent); border-radius: 4px;
   background: var(--background-fill-secondary);}
-.lvo-ref {font-weight: bold; text-decoration: none; color: var(--color-accent); white-space: nowrap;}
+.lvo-ref {font-weight: bold; text-decoration: none; color: var(--lvo-accent-text); white-space: nowrap;}
 .lvo-cards-title {font-weight: bold; margin-top: 8px;}
 .lvo-card {border: 1px solid var(--border-color-primary); border-radius: 8px; padding: 8px 10px; margin: 8px 0;}
 .lvo-card:target {outline: 2px solid var(--color-accent);}
-.lvo-card-meta {font-size: 0.85em; opacity: 0.85; margin: 2px 0 6px; overflow-wrap: anywhere;}
+.lvo-card-meta {font-size: 0.85em; color: var(--body-text-color-subdued); margin: 2px 0 6px; overflow-wrap: anywhere;}
 .lvo-card-text {overflow-wrap: anywhere; max-height: 9.5em; overflow-y: auto;}
-.lvo-quoted {text-decoration: underline; text-decoration-color: var(--color-accent); text-underline-offset: 3px;}
-.lvo-marker {font-weight: bold; color: var(--color-accent);}
+.lvo-quoted {text-decoration: underline; text-decoration-thickness: 2px; text-decoration-color: var(--color-accent);
+  text-underline-offset: 3px;}
+.lvo-marker {font-weight: bold; color: var(--lvo-accent-text);}
 .lvo-sources {font-size: 0.9em; margin: 2px 0 4px;}
-.lvo-origin {color: var(--color-accent);}
+.lvo-origin {color: var(--lvo-accent-text);}
 .lvo-nearest {margin-top: 8px;}
 .lvo-nearest summary {cursor: pointer; font-size: 0.9em;}
 .lvo-generated {margin: 4px 0 10px; padding: 8px 10px; border: 1px dashed var(--border-color-primary);
   border-radius: 4px;}
-.lvo-generated-title {font-size: 0.85em; opacity: 0.8; margin-bottom: 4px;}
+.lvo-generated-title {font-size: 0.85em; color: var(--body-text-color-subdued); margin-bottom: 4px;}
 .lvo-unsupported {text-decoration: line-through wavy #c0392b; text-decoration-thickness: 1px;}
 .lvo-unbelegt {text-decoration: none; display: inline-block; font-size: 0.8em; font-weight: bold; color: #fff;
   background: #c0392b; border-radius: 3px; padding: 0 4px;}
-.lvo-why {font-size: 0.8em; opacity: 0.75; display: inline-block; text-decoration: none;}
-.lvo-ref-missing {font-weight: bold; color: #c0392b;}
+.lvo-why {font-size: 0.8em; color: var(--body-text-color-subdued); display: inline-block; text-decoration: none;}
+.lvo-ref-missing {font-weight: bold; color: var(--lvo-alert-text);}
 .lvo-gen-error {border-color: #c0392b;}
 #lvo-chat {min-height: 320px;}
 @media (max-width: 640px) { #lvo-chat {height: 62vh !important;} }
@@ -278,7 +280,7 @@ def _upload_panel(shown: bool) -> tuple[gr.Accordion, gr.File, gr.Button, gr.Mar
 def build_app(searcher: Searcher, settings: Settings, generator: Generator | None = None) -> gr.Blocks:
     handlers = ChatHandlers(searcher, settings, Path(tempfile.mkdtemp(prefix="lvo-export-")), generator)
     facets = searcher.index.catalog.facets()
-    with gr.Blocks(title="LvO-Wissenssuche") as app:
+    with gr.Blocks(title=TITLE) as app:
         turns = gr.State([])
         session = gr.State(lambda: uuid.uuid4().hex)
         gr.Markdown(INTRO)
@@ -286,10 +288,10 @@ def build_app(searcher: Searcher, settings: Settings, generator: Generator | Non
         with gr.Row(equal_height=False):
             with gr.Column(scale=3, min_width=320):
                 chatbot = gr.Chatbot(label="Unterhaltung", height=520, elem_id="lvo-chat", latex_delimiters=[],
-                                     autoscroll=False)
+                                     autoscroll=False, buttons=["copy"])
                 with gr.Row():
                     question = gr.Textbox(placeholder="Ihre Frage, z. B. „Wie hat Dresden die Bildungsberatung "
-                                          "organisiert?“", show_label=False, scale=5, min_width=200,
+                                          "organisiert?“", label="Ihre Frage", show_label=False, scale=5, min_width=200,
                                           max_length=MAX_QUERY_CHARS, elem_id="lvo-frage")
                     send = gr.Button("Fragen", variant="primary", scale=1, min_width=80, elem_id="lvo-senden")
                 formulate = formulated = None

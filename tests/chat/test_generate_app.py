@@ -52,6 +52,7 @@ def test_answer_endpoint_abstains_without_asking_the_model(server: str):
 def test_switch_streams_a_checked_answer_with_linked_markers(server: str):
     from playwright.sync_api import sync_playwright
 
+    from tests.chat.test_a11y import assert_accessible
     from tests.chat.test_browser import CHROMIUM_ARGS, DESKTOP, ask, shoot
 
     with sync_playwright() as playwright:
@@ -65,8 +66,14 @@ def test_switch_streams_a_checked_answer_with_linked_markers(server: str):
         page.locator("#lvo-anzahl input[type=number]").press("Enter")
         reply = ask(page, DRESDEN)
         reply.locator(".lvo-generated").wait_for(timeout=60_000)  # the stream has begun
+        log = page.locator("#lvo-chat [role=log]")
+        if page.locator("#lvo-chat .lvo-streaming").count():  # a screen reader waits for the finished answer
+            assert log.get_attribute("aria-busy") == "true"
+            assert_accessible(page, "formuliert-waehrend")
         checked = page.locator("#lvo-chat .lvo-reply .lvo-checked")
         checked.wait_for(timeout=120_000)
+        page.wait_for_function("document.querySelector('#lvo-chat [role=log]').getAttribute('aria-busy') === 'false'")
+        assert_accessible(page, "formuliert")
         reply = page.locator("#lvo-chat .lvo-reply").last
         sentences = reply.locator(".lvo-gen-sentence")
         assert sentences.count() >= 1
