@@ -2,7 +2,7 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-AXE := tests/axe/node_modules/axe-core/axe.min.js
+NODE_TOOLS := tests/node/node_modules/.installed
 
 .PHONY: run test test-quick ingest serve lint bench bench-full chromium tesseract clean
 
@@ -33,7 +33,6 @@ $(VENV)/.installed-test: pyproject.toml setup.py embed/e5/_kernels.c Makefile | 
 		$(BIN)/python -m pip wheel -q --no-cache-dir --no-deps -w $(LLAMA_WHEELS) '$(LLAMA)'
 	$(BIN)/python -m pip install -q --no-compile --force-reinstall --no-deps $(LLAMA_WHEELS)/llama_cpp_python-*.whl
 	$(BIN)/python -m pip install -q --no-compile -e '.[test]'
-	npm ci --prefix tests/sso --no-audit --no-fund --silent  # the OpenID Provider of the single sign-on tests
 	$(COMPILE)
 	touch $@ $(VENV)/.installed
 
@@ -42,7 +41,7 @@ run: $(VENV)/.installed tesseract
 	$(BIN)/lvo serve
 
 # Two workers (pytest-xdist): one holds the sample index and the language model server (tests/conftest.py).
-test: $(VENV)/.installed-test chromium tesseract $(AXE)
+test: $(VENV)/.installed-test chromium tesseract $(NODE_TOOLS)
 	$(BIN)/python -m pytest -n 2 --dist loadgroup
 
 # Everything but the tests marked slow (browser, servers, many processes, kills).
@@ -58,12 +57,13 @@ chromium:
 		if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 		else echo "Bitte Chromium installieren: sudo apt-get install chromium" >&2; exit 1; fi; }
 
-# axe-core checks the chat's accessibility in the browser tests; npm installs the locked version from its registry.
-$(AXE): tests/axe/package.json tests/axe/package-lock.json
+# The tests' npm packages (tests/node/): axe-core checks the chat's accessibility in the browser, oidc-provider is
+# the OpenID Provider of the single sign-on tests. npm installs the locked versions from its registry.
+$(NODE_TOOLS): tests/node/package.json tests/node/package-lock.json
 	@command -v npm >/dev/null || { \
 		if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm >/dev/null; \
 		else echo "Bitte npm installieren: sudo apt-get install npm" >&2; exit 1; fi; }
-	npm ci --prefix tests/axe --no-audit --no-fund --silent
+	npm ci --prefix tests/node --no-audit --no-fund --silent
 	touch $@
 
 # Scanned PDF pages are read by Debian's Tesseract with German language data (docs/ocr.md). Without it

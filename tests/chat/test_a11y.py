@@ -1,6 +1,6 @@
 """Accessibility (BITV 2.0 / WCAG 2.1 AA) of the chat in a real browser: axe-core in every state, and the keyboard.
 
-axe-core comes from the npm registry (tests/axe/package.json, installed by `make test`); Playwright injects its
+axe-core comes from the npm registry (tests/node/package.json, installed by `make test`); Playwright injects its
 `axe.min.js` into Debian's Chromium. Each state's full axe result is saved as tests/artifacts/axe-STATE.json.
 """
 
@@ -19,7 +19,7 @@ from tests.chat import test_browser
 from tests.chat.test_browser import ARTIFACTS, CHROMIUM, DESKTOP, PHONE, ask, shoot
 from tests.conftest import REPO, SAMPLE_CORPUS, Server, Servers
 
-AXE = REPO / "tests" / "axe" / "node_modules" / "axe-core" / "axe.min.js"
+AXE = REPO / "tests" / "node" / "node_modules" / "axe-core" / "axe.min.js"
 AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "EN-301-549"]
 REFLOW = {"width": 320, "height": 640}  # 1280 CSS px at 400 % zoom
 DRESDEN = "Wie hat Dresden die Bildungsberatung organisiert?"
@@ -31,7 +31,7 @@ pytestmark = [pytest.mark.slow,  # a browser and a server
 
 def assert_accessible(page, state: str) -> dict:
     """Run axe-core on the page as it is, save the result as tests/artifacts/axe-STATE.json, expect no violation."""
-    assert AXE.is_file(), "axe-core fehlt: `make test` installiert es (npm ci --prefix tests/axe)"
+    assert AXE.is_file(), "axe-core fehlt: `make test` installiert es (npm ci --prefix tests/node)"
     page.wait_for_function("!document.getAnimations().some(a => a instanceof CSSTransition)")  # no fade half-way
     if not page.evaluate("typeof window.axe !== 'undefined'"):
         page.evaluate(AXE.read_text(encoding="utf-8"))

@@ -1,4 +1,4 @@
-"""Single sign-on against a real OpenID Provider (oidc-provider, OpenID Certified, on loopback; tests/sso/).
+"""Single sign-on against a real OpenID Provider (oidc-provider, OpenID Certified, on loopback; tests/node/oidc-provider.mjs).
 
 Chromium logs in through the provider's own login form as a reader and as an editor; scripts get a bearer token
 by client credentials. The only tokens made here are the forged ones: signed with the provider's key but with
@@ -28,7 +28,7 @@ pytestmark = [pytest.mark.slow,  # a provider, a server and a browser
               pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian-Chromium fehlt: apt-get install chromium"),
               pytest.mark.skipif(shutil.which("node") is None, reason="node fehlt")]
 
-PROVIDER = REPO / "tests" / "sso" / "provider.mjs"
+PROVIDER = REPO / "tests" / "node" / "oidc-provider.mjs"
 SECRET = "test-geheimnis-0123456789"
 UPLOADED = "Die Gemeinde Anmeldingen führt seit 2012 ein Bildungsbüro mit drei Stellen.\n"
 

@@ -1,6 +1,6 @@
 // A real OpenID Provider for lvo's single sign-on tests: oidc-provider (OpenID Certified), on loopback.
 //
-//   node tests/sso/provider.mjs PORT CLIENT_SECRET REDIRECT_URI POST_LOGOUT_URI JWKS_FILE
+//   node tests/node/oidc-provider.mjs PORT CLIENT_SECRET REDIRECT_URI POST_LOGOUT_URI JWKS_FILE
 //
 // JWKS_FILE holds the private signing key (made by the test, which also signs its forged tokens with it).
 // Its own login form (oidc-provider's development interactions: any password) knows two test users:
