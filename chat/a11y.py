@@ -14,6 +14,8 @@ import re
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from chat.limits import BUSY_MESSAGE
+
 # Text colours with at least 4.5:1 against every background they appear on, in light and dark mode (Gradio's
 # orange button is 2.8:1, its greyed hints 1.9:1, the chat text is faded to 80 %); borders of input fields, the
 # slider and the focus ring at least 3:1 (Gradio's light grey field borders are 1.2:1). `:root:root` outranks
@@ -49,6 +51,7 @@ HEAD = """<script>
     "Scroll down": "Zum Ende der Unterhaltung", "Reset to default value": "Auf Standardwert zurücksetzen",
     "Share": "Teilen", "Clear": "Leeren", "Gradio footer navigation": "Fußzeile", "Close": "Schließen",
     "Settings": "Einstellungen", "Download": "Herunterladen", "Remove": "Entfernen"};
+  const GRADIO_BUSY = "This application is currently busy";
   const PATTERNS = [[/^number input for (.*)$/, "$1 (Zahl)"], [/^range slider for (.*)$/, "$1 (Schieberegler)"]];
   const set = (element, name, value) => {
     if (element.getAttribute(name) !== value) element.setAttribute(name, value);
@@ -108,6 +111,9 @@ HEAD = """<script>
     document.querySelectorAll("[data-testid=toast-body].error, [data-testid=toast-body].warning").forEach(toast => {
       set(toast, "role", "alert");
       set(toast, "aria-live", "assertive");
+      toast.querySelectorAll("*").forEach(node => {  // Gradio's own text when the server refuses as overloaded
+        if (!node.childElementCount && node.textContent.trim().startsWith(GRADIO_BUSY)) node.textContent = "{busy}";
+      });
     });
     document.querySelectorAll("[data-testid=toast-body] .toast-header[role=button]").forEach(header => {
       header.removeAttribute("role");  // a "button" around the close button; the close button stays
@@ -118,7 +124,7 @@ HEAD = """<script>
     attributes: true, attributeFilter: ["aria-label", "title", "lang", "class"]});
   fix();
 })();
-</script>""".replace("{skip}", SKIP_LINK).replace("{question}", QUESTION)
+</script>""".replace("{skip}", SKIP_LINK).replace("{question}", QUESTION).replace("{busy}", BUSY_MESSAGE)
 
 
 class GermanPages:
