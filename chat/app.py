@@ -14,6 +14,7 @@ from fastapi.responses import FileResponse
 from gradio.routes import App as GradioApp
 from starlette.routing import Mount
 
+from chat.compare_ui import CSS as COMPARE_CSS
 from chat.limits import MAX_UPLOAD_BYTES
 from chat.security import authenticator, corpus_file, requires_auth
 from chat.ui import CSS, build_app
@@ -33,7 +34,8 @@ def create_server(settings: Settings) -> FastAPI:
     server.add_api_route("/quelle/{relative:path}", _source_route(server, settings.corpus, auth is not None))
     generator = Generator.from_settings(settings, index)
     blocks = build_app(searcher, settings, generator).queue(default_concurrency_limit=SEARCH_CONCURRENCY)
-    return gr.mount_gradio_app(server, blocks, path="/", css=CSS, auth=auth, max_file_size=MAX_UPLOAD_BYTES,
+    return gr.mount_gradio_app(server, blocks, path="/", css=CSS + COMPARE_CSS, auth=auth,
+                               max_file_size=MAX_UPLOAD_BYTES,
                                auth_message="Bitte mit Benutzername und Passwort anmelden.")
 
 

@@ -20,7 +20,7 @@ from chat.render import generated_html, generation_error_html, reply, streaming_
 from chat.upload import add_documents, summary
 from core import LvoError, Settings
 from generate import GenerationError, Generator
-from index import Filters, Searcher, SearchResult
+from index import Comparer, Filters, Searcher, SearchResult
 
 ALL_YEARS = "alle"
 GENERATE_LABEL = "Antwort formulieren (Sprachmodell)"
@@ -261,6 +261,8 @@ def _upload_panel() -> tuple[gr.File, gr.Button, gr.Markdown]:
 
 
 def build_app(searcher: Searcher, settings: Settings, generator: Generator | None = None) -> gr.Blocks:
+    from chat.compare_ui import compare_panel, connect_compare  # it builds on this module's filters
+
     handlers = ChatHandlers(searcher, settings, Path(tempfile.mkdtemp(prefix="lvo-export-")), generator)
     facets = searcher.index.catalog.facets()
     with gr.Blocks(title="LvO-Wissenssuche") as app:
@@ -284,6 +286,7 @@ def build_app(searcher: Searcher, settings: Settings, generator: Generator | Non
                     export = gr.DownloadButton("Unterhaltung als Markdown", value=None, size="sm",
                                                elem_id="lvo-export")
                     clear = gr.Button("Neue Unterhaltung", size="sm", elem_id="lvo-neu")
+                comparing = compare_panel()
             with gr.Column(scale=1, min_width=260):
                 filters = _filters_panel(settings, facets)
                 files, add, status = _upload_panel()
@@ -306,6 +309,7 @@ def build_app(searcher: Searcher, settings: Settings, generator: Generator | Non
             clear.click(lambda: 0, None, [formulated], api_visibility="private")
         add.click(handlers.upload, [files], [status, files, *filters[1:]], api_visibility="private")
         gr.api(handlers.search, api_name="search")
+        connect_compare(comparing, Comparer(searcher), handlers.export_dir, question, turns, session, filters[1:])
         if generator is not None:
             gr.api(handlers.answer, api_name="answer", concurrency_limit=GENERATE_CONCURRENCY,
                    concurrency_id="lvo-generate")
