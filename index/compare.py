@@ -149,9 +149,9 @@ class Comparer:
     def _scored_sentences(self, query: str, hits: list[Hit], mode: str) -> list[tuple[float, Quote, list[Commune]]]:
         """(score, quote, the Kommunen it supports) for every quotable sentence and Kommune it supports; a sentence
         naming several Kommunen is scored for each by the clause that names it."""
-        weights = self._term_weights(query)
-        heads = self._heads(self._nouns(query) & set(weights))
         sentences = self._sentences(query, hits, mode)
+        weights = self._term_weights(query, sentences)
+        heads = self._heads(self._nouns(query) & set(weights))
         seen: set[tuple[str, str]] = set()
         scored = []
         for hit in hits:
@@ -201,13 +201,17 @@ class Comparer:
             claims.setdefault(commune, set()).update(word_terms(near))
         return [([commune], frozenset(terms)) for commune, terms in claims.items()]
 
-    def _term_weights(self, query: str) -> dict[str, float]:
+    def _term_weights(self, query: str, sentences: dict[int, list[_Sentence]]) -> dict[str, float]:
         """The question's terms by rarity; its nouns (the practice asked about) count fully, other words less."""
-        idf = self._idf([term for term in analyze(query) if term not in GENERIC])
-        nouns = self._nouns(query) & set(idf)
-        # a term no passage contains tells no sentence apart: it is left out
+        # a term no passage contains („pat“ of „Paten“) tells no sentence apart and is left out, unless it is a noun
+        # inside compounds of the sentences found („bildungsburo“ in „bildungsburos“): then it counts as the rarest
+        terms = [term for term in analyze(query) if term not in GENERIC]
+        idf, nouns = self._idf(terms), self._nouns(query)
+        terms = [term for term in terms if term in idf or (term in nouns and len(term) >= MIN_COMPOUND_PART and any(
+            _contains(sentence.terms, term) for found in sentences.values() for sentence in found))]
+        nouns &= set(terms)
         return {term: weight * (1.0 if term in nouns or not nouns else self.weights.other_terms)
-                for term, weight in term_rarity(list(idf), idf).items()}
+                for term, weight in term_rarity(terms, idf).items()}
 
     def _sentences(self, query: str, hits: list[Hit], mode: str) -> dict[int, list[_Sentence]]:
         """The quotable sentences of each passage with their cosine to the question (0 without vectors)."""
