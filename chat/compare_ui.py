@@ -23,7 +23,10 @@ CSS = """
 .lvo-compare-title {font-weight: bold; margin: 6px 0;}
 .lvo-compare-table {width: 100%; border-collapse: collapse; font-size: 0.92em;}
 .lvo-compare-table th, .lvo-compare-table td {border: 1px solid var(--border-color-primary); padding: 6px 8px;
-  text-align: left; vertical-align: top; overflow-wrap: anywhere;}
+  text-align: left; vertical-align: top;}
+.lvo-compare-table td {overflow-wrap: anywhere;}
+.lvo-compare-table th:first-child {width: 10em; hyphens: auto;}
+.lvo-compare-table th:last-child, .lvo-compare-table td:last-child {width: 5.5em; text-align: center;}
 .lvo-compare-land {font-weight: normal; font-size: 0.85em; opacity: 0.8;}
 .lvo-compare-quote {margin-bottom: 4px;}
 .lvo-compare-source {font-size: 0.85em; white-space: nowrap; color: var(--color-accent);}
