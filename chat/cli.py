@@ -13,6 +13,7 @@ from chat.security import add_users_command, run_users
 from core import MODES, ConfigError, LvoError, Settings, load_settings
 from generate import GeneratedAnswer, GenerationError, Generator
 from index import (
+    COMPARE_LIMIT,
     Comparer,
     Index,
     IngestReport,
@@ -23,7 +24,6 @@ from index import (
     sync,
 )
 
-COMPARE_LIMIT = 10
 NO_ENDPOINT = "--generate braucht ein Sprachmodell: llm_url und llm_model setzen (LVO_LLM_URL, --llm-url …)"
 
 

@@ -13,10 +13,9 @@ from chat.compare_view import comparison_html, write_comparison
 from chat.export import Turn
 from chat.limits import query_problem
 from chat.ui import FilterChoice, as_filters, shown_to_user
-from index import Comparer
+from index import COMPARE_LIMIT, Comparer
 
 COMPARE_LABEL = "Nach Kommunen vergleichen"
-COMPARE_LIMIT = 10
 MAX_COMPARE_LIMIT = 50
 ASK_FIRST = "Bitte zuerst eine Frage eingeben oder stellen – der Vergleich bezieht sich auf sie."
 CSS = """

@@ -9,6 +9,7 @@ from index.abstain import AbstainRule, Evidence
 from index.answer import AnswerSentence, AnswerWeights, Span, sentence_spans
 from index.catalog import Filters
 from index.communes import Commune, Gazetteer
+from index.compare import LIMIT as COMPARE_LIMIT
 from index.compare import CommuneRow, Comparer, CompareWeights, Comparison, Quote
 from index.indexer import IngestReport, Progress, corpus_key, rebuild, sync
 from index.keywords import analyze
@@ -17,6 +18,7 @@ from index.store import Index, IndexStoreError
 from ingest import SUPPORTED_SUFFIXES, join_hyphenated, split_sentences
 
 __all__ = [
+    "COMPARE_LIMIT",
     "SUPPORTED_SUFFIXES",
     "AbstainRule",
     "AnswerSentence",

@@ -1,13 +1,16 @@
 """Praxisbeispiele im Vergleich: one question, one row per Kommune with the sentences that answer it there.
 
 The search goes deeper than the cards (`DEPTH` passages, same filters and the same abstention rule). Each
-quotable sentence of those passages is scored like an answer sentence: its cosine to the question plus a share of
-the question's rare terms it contains (generic words such as „Kommunen“ left out). A sentence supports a Kommune
+quotable sentence of those passages is scored like an answer sentence: its cosine to the question plus the share
+of the question's term weight said of the Kommune (rare terms and nouns weigh most; generic words such as
+„Kommunen“ not at all; compounds and their heads count). A sentence speaks of a Kommune
 - when its document is about that Kommune: the metadata `kommune` first, then the title, then the file name;
-- otherwise (an overview) when it names the Kommune itself, or its section heading does.
-Documents whose `kommune` is no Kommune („Transferagentur Berlin“) or whose type is a programme office make no
-rows. Only sentences close to the best one count (`CompareWeights.margin`), so a Kommune an overview merely lists
-does not get a row for a question its sentence does not answer.
+- otherwise (an overview) when it names the Kommune (only the words near the name count for it), or its section
+  heading does.
+Documents whose `kommune` is no Kommune („Transferagentur Berlin“) or whose type is „Transferagentur“ make no
+rows. Only sentences close to the best one count (`CompareWeights.margin`) and, once any sentence says one of the
+question's words, only sentences that do: a Kommune an overview merely lists gets no row. Details and figures:
+docs/compare.md.
 """
 
 from __future__ import annotations
@@ -46,7 +49,7 @@ GENERIC = frozenset(analyze("Kommune Kommunen Stadt Städte Landkreis Landkreise
 
 @dataclass(frozen=True)
 class CompareWeights:
-    """How a sentence is scored and which count; chosen on the compare questions (docs/benchmarks.md)."""
+    """How a sentence is scored and which count; chosen on the compare questions (docs/compare.md)."""
 
     coverage: float = 0.1  # weight of the share of the question's rare terms in the sentence, beside the cosine
     margin: float = 0.08  # a sentence counts when its score is at most this far below the best sentence's
@@ -61,9 +64,7 @@ class Quote:
     page: int | None
     score: float = 0.0
     chunk_id: int = 0
-    title: str = ""
     coverage: float = 0.0  # share of the question's term weight said of the Kommune
-
 
     def to_json(self) -> dict[str, object]:
         return {"text": self.text, "source": self.source, "page": self.page}
@@ -147,8 +148,8 @@ class Comparer:
         return CommuneRow(commune.name, commune.bundesland, chosen, len(further))
 
     def _scored_sentences(self, query: str, hits: list[Hit], mode: str) -> list[tuple[float, Quote, list[Commune]]]:
-        """(score, quote, the Kommunen it supports) for every quotable sentence and Kommune it supports; a sentence
-        naming several Kommunen is scored for each by the clause that names it."""
+        """(score, quote, Kommunen) for every quotable sentence and the Kommunen it speaks of (`_claims`); a
+        sentence naming several Kommunen is scored for each by the words near its name."""
         sentences = self._sentences(query, hits, mode)
         weights = self._term_weights(query, sentences)
         heads = self._heads(self._nouns(query) & set(weights))
@@ -164,7 +165,7 @@ class Comparer:
                 if key in seen:  # the same sentence in an overlapping passage
                     continue
                 seen.add(key)
-                quote = Quote(sentence.text, hit.source, hit.page, 0.0, hit.chunk_id, hit.title)
+                quote = Quote(sentence.text, hit.source, hit.page, chunk_id=hit.chunk_id)
                 for communes, terms in self._claims(sentence, about, heading):
                     coverage = _coverage(terms, weights, heads)
                     if about:  # the sentence in the light of the title („Duisburg – Trägerunabhängige
