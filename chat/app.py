@@ -15,6 +15,7 @@ from gradio.routes import App as GradioApp
 from starlette.routing import Mount
 
 from chat.a11y import GermanPages
+from chat.compare_ui import CSS as COMPARE_CSS
 from chat.limits import MAX_UPLOAD_BYTES, BusyInGerman
 from chat.security import authenticator, corpus_file, requires_auth
 from chat.sso import SingleSignOn
@@ -41,7 +42,8 @@ def create_server(settings: Settings) -> FastAPI:
     server.add_middleware(GermanPages, title=TITLE, untouched=("/quelle/",))  # documents stay as they are
     if sso:
         sso.install(server)
-    return gr.mount_gradio_app(server, blocks, path="/", css=CSS, auth=auth, max_file_size=MAX_UPLOAD_BYTES,
+    return gr.mount_gradio_app(server, blocks, path="/", css=CSS + COMPARE_CSS, auth=auth,
+                               max_file_size=MAX_UPLOAD_BYTES,
                                auth_message="Bitte mit Benutzername und Passwort anmelden.")
 
 

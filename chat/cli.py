@@ -8,10 +8,13 @@ import sys
 import textwrap
 from pathlib import Path
 
+from chat.compare_view import add_filter_arguments, comparison_text, filters_from_arguments
 from chat.security import add_users_command, run_users
 from core import MODES, ConfigError, LvoError, Settings, load_settings
 from generate import GeneratedAnswer, GenerationError, Generator
 from index import (
+    COMPARE_LIMIT,
+    Comparer,
     Index,
     IngestReport,
     Searcher,
@@ -46,6 +49,14 @@ def _parser() -> argparse.ArgumentParser:
     ask.add_argument("--json", action="store_true", help="genau ein JSON-Objekt ausgeben")
     ask.add_argument("--generate", action="store_true", help="zusätzlich eine Antwort formulieren lassen "
                      "(Sprachmodell), jeder Satz gegen seine Belegstelle geprüft")
+
+    compare = commands.add_parser("compare", parents=[common], help="Eine Frage nach Kommunen vergleichen: eine "
+                                  "Zeile je Kommune mit den Sätzen, die sie beantworten")
+    compare.add_argument("question", help="die Frage, z. B. „Welche Kommunen haben ein Bildungsbüro eingerichtet?“")
+    compare.add_argument("--limit", type=int, default=COMPARE_LIMIT, help=f"höchstens N Kommunen (Standard: "
+                         f"{COMPARE_LIMIT})")
+    compare.add_argument("--json", action="store_true", help="genau ein JSON-Objekt ausgeben")
+    add_filter_arguments(compare)
 
     serve = commands.add_parser("serve", parents=[common, llm], help="Chat im Browser starten")
     serve.add_argument("--host", help="Adresse (Standard: 127.0.0.1)")
@@ -197,6 +208,19 @@ def _ask(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _compare(args: argparse.Namespace, settings: Settings) -> int:
+    if args.limit < 1:
+        raise ConfigError("--limit muss mindestens 1 sein")
+    filters = filters_from_arguments(args)
+    index = Index.open(settings.index, make_embedder(settings.model))
+    try:
+        comparison = Comparer(Searcher.from_settings(index, settings)).compare(args.question, args.limit, filters)
+    finally:
+        index.close()
+    print(json.dumps(comparison.to_json(), ensure_ascii=False) if args.json else comparison_text(comparison))
+    return 0
+
+
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
     from chat.app import serve
 
@@ -252,7 +276,8 @@ def _eval_generation(args: argparse.Namespace, settings: Settings, searcher: Sea
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    handlers = {"ingest": _ingest, "ask": _ask, "serve": _serve, "eval": _eval, "users": run_users}
+    handlers = {"ingest": _ingest, "ask": _ask, "compare": _compare, "serve": _serve, "eval": _eval,
+                "users": run_users}
     try:
         return handlers[args.command](args, _settings(args))
     except LvoError as error:

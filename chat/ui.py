@@ -22,7 +22,7 @@ from chat.sso import LOGOUT, user_of
 from chat.upload import add_documents, summary
 from core import LvoError, Settings
 from generate import GenerationError, Generator
-from index import Filters, Searcher, SearchResult
+from index import Comparer, Filters, Searcher, SearchResult
 
 TITLE = "LvO-Wissenssuche"
 ALL_YEARS = "alle"
@@ -278,6 +278,8 @@ def _upload_panel(shown: bool) -> tuple[gr.Accordion, gr.File, gr.Button, gr.Mar
 
 
 def build_app(searcher: Searcher, settings: Settings, generator: Generator | None = None) -> gr.Blocks:
+    from chat.compare_ui import compare_panel, connect_compare  # it builds on this module's filters
+
     handlers = ChatHandlers(searcher, settings, Path(tempfile.mkdtemp(prefix="lvo-export-")), generator)
     facets = searcher.index.catalog.facets()
     with gr.Blocks(title=TITLE) as app:
@@ -302,6 +304,7 @@ def build_app(searcher: Searcher, settings: Settings, generator: Generator | Non
                     export = gr.DownloadButton("Unterhaltung als Markdown", value=None, size="sm",
                                                elem_id="lvo-export")
                     clear = gr.Button("Neue Unterhaltung", size="sm", elem_id="lvo-neu")
+                comparing = compare_panel()
             with gr.Column(scale=1, min_width=260):
                 filters = _filters_panel(settings, facets)
                 # with single sign-on the panel appears once the viewer is known to be an editor
@@ -327,6 +330,7 @@ def build_app(searcher: Searcher, settings: Settings, generator: Generator | Non
         if who is not None:
             app.load(handlers.viewer, None, [who, upload_panel], api_visibility="private")
         gr.api(handlers.search, api_name="search")
+        connect_compare(comparing, Comparer(searcher), handlers.export_dir, question, turns, session, filters[1:])
         if generator is not None:
             gr.api(handlers.answer, api_name="answer", concurrency_limit=GENERATE_CONCURRENCY,
                    concurrency_id="lvo-generate")

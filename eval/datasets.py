@@ -31,6 +31,8 @@ class Question:
     text: str
     relevant: tuple[Relevant, ...]
     answers: tuple[str, ...] = ()  # gold answer strings, when the set gives them
+    communes: tuple[str, ...] | None = None  # the Kommunen whose documents answer it (a compare question)
+    compare_only: bool = False  # no gold passages: only the comparison is measured
 
     @property
     def off_topic(self) -> bool:
@@ -81,6 +83,15 @@ def _answers(record: dict, where: Path) -> tuple[str, ...]:
     return tuple(a for a in answers if a.strip())
 
 
+def _communes(record: dict, where: Path) -> tuple[str, ...] | None:
+    communes = record.get("communes")
+    if communes is None:
+        return None
+    if not isinstance(communes, list) or not all(isinstance(c, str) and c.strip() for c in communes):
+        raise EvalDataError(f"{where}: communes muss eine Liste von Kommunennamen sein: {record}")
+    return tuple(communes)
+
+
 def _beir_answers(path: Path) -> dict[str, tuple[str, ...]]:
     if not path.is_file():
         return {}
@@ -96,9 +107,12 @@ def load_gold(questions_file: Path, corpus: Path) -> EvalSet:
     questions = []
     for record in _read_jsonl(questions_file):
         try:
-            relevant = tuple(Relevant(r["source"], r.get("text", ""), r.get("page")) for r in record["relevant"])
+            communes = _communes(record, questions_file)
+            compare_only = communes is not None and "relevant" not in record
+            relevant = () if compare_only else tuple(Relevant(r["source"], r.get("text", ""), r.get("page"))
+                                                     for r in record["relevant"])
             questions.append(Question(str(record["id"]), record["question"], relevant,
-                                      _answers(record, questions_file)))
+                                      _answers(record, questions_file), communes, compare_only))
         except (KeyError, TypeError):
             raise EvalDataError(f"{questions_file}: Frage ohne id/question/relevant: {record}") from None
     name = questions_file.parent.name if questions_file.stem == "questions" else questions_file.stem

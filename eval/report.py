@@ -14,9 +14,10 @@ def format_table(name: str, results: list[EvalResult]) -> str:
     rows = [f"{name}: {results[0].queries} Fragen", header]
     for metric in metrics:
         rows.append(f"{metric:22}" + "".join(f"{r.metrics.get(metric, float('nan')):>10.3f}" for r in results))
-    for percentile in ("p50", "p95"):
-        rows.append(f"{'latency ' + percentile + ' (ms)':22}" + "".join(f"{r.latency_ms[percentile]:>10.1f}"
-                                                                         for r in results))
+    latencies = list(dict.fromkeys(name for r in results for name in r.latency_ms))
+    for name in latencies:  # p50, p95 of the search; compare_p50, compare_p95 of the comparison
+        rows.append(f"{'latency ' + name + ' (ms)':22}" + "".join(f"{r.latency_ms.get(name, float('nan')):>10.1f}"
+                                                                  for r in results))
     return "\n".join(rows)
 
 

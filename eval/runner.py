@@ -11,8 +11,20 @@ from pathlib import Path
 import numpy as np
 
 from core import Settings
+from eval.communes import evaluate_communes
 from eval.datasets import EvalSet, Question, Relevant, normalize
-from index import Hit, Index, Progress, Searcher, SearchResult, corpus_key, make_embedder, sentence_spans, sync
+from index import (
+    Comparer,
+    Hit,
+    Index,
+    Progress,
+    Searcher,
+    SearchResult,
+    corpus_key,
+    make_embedder,
+    sentence_spans,
+    sync,
+)
 
 DEPTH = 10
 ANSWER_DEPTH = 5  # answer_reachable: the gold answer lies inside a sentence of this many passages
@@ -99,6 +111,8 @@ class _Tally:
 def evaluate(searcher: Searcher, evalset: EvalSet, mode: str) -> EvalResult:
     tally, latencies, misses = _Tally(), [], []
     for question in evalset.questions:
+        if question.compare_only:
+            continue
         started = time.perf_counter()
         result = searcher.search(question.text, DEPTH, mode=mode)
         latencies.append((time.perf_counter() - started) * 1000)
@@ -118,7 +132,15 @@ def evaluate(searcher: Searcher, evalset: EvalSet, mode: str) -> EvalResult:
             misses.append(_miss(question, result, "abgelehnt" if not hits else "nicht in den ersten 10"))
         elif answer_missed:
             misses.append(_miss(question, result, "Antwort nicht im ersten Satz"))
-    return EvalResult(mode, len(evalset.questions), _aggregate(tally, evalset), _percentiles(latencies), misses)
+    retrieval = any(not question.compare_only for question in evalset.questions)
+    metrics, latency = (_aggregate(tally, evalset), _percentiles(latencies)) if retrieval else ({}, {})
+    compared = [question for question in evalset.questions if question.communes is not None]
+    if compared:  # the compare questions: one row per Kommune
+        communes = evaluate_communes(Comparer(searcher), compared, mode)
+        metrics |= communes.metrics()
+        latency |= communes.latency_ms()
+        misses += communes.misses
+    return EvalResult(mode, len(evalset.questions), metrics, latency, misses)
 
 
 def _score_answer(question: Question, result: SearchResult, tally: _Tally) -> bool:
@@ -144,7 +166,7 @@ def _aggregate(tally: _Tally, evalset: EvalSet) -> dict[str, float]:
     metrics = {name: round(float(np.mean([q[name] for q in per_query])) if per_query else 0.0, 4) for name in names}
     if tally.page_hits:
         metrics["page_accuracy@1"] = round(float(np.mean(tally.page_hits)), 4)
-    off_topic = sum(q.off_topic for q in evalset.questions)
+    off_topic = sum(q.off_topic and not q.compare_only for q in evalset.questions)
     if off_topic:
         metrics["abstain_accuracy"] = round(tally.abstained_off_topic / off_topic, 4)
     metrics["false_abstain_rate"] = round(tally.abstained_answerable / max(1, len(per_query)), 4)

@@ -8,6 +8,9 @@ from embed import Embedder, EmbedderError, make_embedder
 from index.abstain import AbstainRule, Evidence
 from index.answer import AnswerSentence, AnswerWeights, Span, sentence_spans
 from index.catalog import Filters
+from index.communes import Commune, Gazetteer
+from index.compare import LIMIT as COMPARE_LIMIT
+from index.compare import CommuneRow, Comparer, CompareWeights, Comparison, Quote
 from index.indexer import IngestReport, Progress, corpus_key, rebuild, sync
 from index.keywords import analyze
 from index.search import Hit, Searcher, SearchResult
@@ -15,19 +18,27 @@ from index.store import Index, IndexStoreError
 from ingest import SUPPORTED_SUFFIXES, join_hyphenated, split_sentences
 
 __all__ = [
+    "COMPARE_LIMIT",
     "SUPPORTED_SUFFIXES",
     "AbstainRule",
     "AnswerSentence",
     "AnswerWeights",
+    "Commune",
+    "CommuneRow",
+    "CompareWeights",
+    "Comparer",
+    "Comparison",
     "Embedder",
     "EmbedderError",
     "Evidence",
     "Filters",
+    "Gazetteer",
     "Hit",
     "Index",
     "IndexStoreError",
     "IngestReport",
     "Progress",
+    "Quote",
     "SearchResult",
     "Searcher",
     "Span",

@@ -52,3 +52,16 @@ def test_search_endpoint_takes_optional_filters(server: str):
     assert result["passages"]
     assert {passage["source"] for passage in result["passages"]} == {"leipzig-leitlinien-zweck-zielsystem.md"}
     assert set(result["passages"][0]) == {"rank", "score", "source", "title", "page", "text", "chunk_id", "ocr"}
+
+
+def test_compare_endpoint_returns_the_compare_json(server: str):
+    client = Client(server, verbose=False)
+    question = "Welche Kommunen haben ein Bildungsbüro eingerichtet?"
+    result = client.predict(question, 3, api_name="/compare")
+    assert set(result) == {"query", "communes"} and len(result["communes"]) == 3
+    assert set(result["communes"][0]) == {"kommune", "bundesland", "sentences", "more"}
+    assert {"Dresden", "Dessau-Roßlau", "Herne", "Kyffhäuserkreis", "Mülheim an der Ruhr", "Nürnberg"} >= {
+        row["kommune"] for row in result["communes"]}
+    filtered = client.predict(question, 10, "Herne", "", "", None, None, api_name="/compare")
+    assert [row["kommune"] for row in filtered["communes"]] == ["Herne"]
+    assert client.predict("Wer wurde 2014 Fußball-Weltmeister?", 10, api_name="/compare")["communes"] == []

@@ -276,3 +276,51 @@ def test_a_missing_amount_is_said_plainly_and_the_passages_stay(default_page):
     assert any("40" in sentence for sentence in answered.locator(".lvo-sentence").all_inner_texts())
     reply.scroll_into_view_if_needed()
     shoot(page, "desktop-hinweis-kosten")
+
+
+def test_compare_button_table_source_links_and_exports(browser, default_server: str):
+    """„Nach Kommunen vergleichen“ under an answer (the last question) and for a fresh question in the box, on
+    the whole sample corpus with the default model."""
+    server = default_server
+    context = browser.new_context(viewport=DESKTOP, accept_downloads=True, locale="de-DE")
+    page = context.new_page()
+    page.goto(server, wait_until="load")
+    page.wait_for_selector("#lvo-frage textarea")
+    ask(page, "Welche Kommunen haben ein Bildungsbüro eingerichtet?")
+    assert page.input_value("#lvo-frage textarea") == ""
+    page.click("#lvo-vergleichen")
+    table = page.locator("#lvo-vergleich .lvo-compare-table")
+    table.wait_for(timeout=90_000)
+    assert "Bildungsbüro eingerichtet" in page.locator("#lvo-vergleich .lvo-compare-title").inner_text()
+    names = [name.split("\n")[0] for name in table.locator("tbody th").all_inner_texts()]
+    assert {"Dresden", "Dessau-Roßlau", "Herne", "Mülheim an der Ruhr"} <= set(names), names
+
+    page.fill("#lvo-frage textarea", "Welche Organisationsmodelle der Bildungsberatung gab es in Mitteldeutschland?")
+    page.click("#lvo-vergleichen")
+    page.locator("#lvo-vergleich .lvo-compare-title", has_text="Organisationsmodelle").wait_for(timeout=90_000)
+    rows = page.locator("#lvo-vergleich tbody tr")
+    assert rows.count() >= 2
+    links = page.locator("#lvo-vergleich a.lvo-compare-source")
+    hrefs = [links.nth(i).get_attribute("href") for i in range(links.count())]
+    pdf = [href for href in hrefs if href.startswith("/quelle/praxisbeispiele-mitteldeutschland.pdf#page=")]
+    assert pdf, hrefs
+    response = page.request.get(server + pdf[0].lstrip("/").split("#")[0])
+    assert response.ok and response.body()[:5] == b"%PDF-"
+    first_quote = normalized(page.locator("#lvo-vergleich .lvo-compare-quote").first.inner_text())
+    page.locator("#lvo-vergleichen").evaluate("button => button.scrollIntoView({block: 'start'})")
+    page.wait_for_timeout(300)
+    shoot(page, "desktop-vergleich")
+
+    with page.expect_download() as download:
+        page.click("#lvo-vergleich-csv")
+    lines = Path(download.value.path()).read_text(encoding="utf-8-sig").splitlines()
+    assert lines[0] == "kommune,bundesland,satz,quelle,seite,weitere_stellen"
+    assert len(lines) - 1 >= rows.count()
+    assert any("praxisbeispiele-mitteldeutschland.pdf" in line for line in lines[1:])
+    with page.expect_download() as download:
+        page.click("#lvo-vergleich-md")
+    markdown = Path(download.value.path()).read_text(encoding="utf-8")
+    assert markdown.startswith("# Nach Kommunen verglichen: Welche Organisationsmodelle")
+    assert "| Kommune | Bundesland |" in markdown
+    assert first_quote.split("“")[0].strip("„ ")[:40] in " ".join(markdown.split())
+    context.close()

@@ -47,6 +47,32 @@ def test_ask_top_k_and_pdf_pages(lvo, sample_index: Path):
     assert 3 in pdf_pages
 
 
+def test_compare_json_table_limit_and_silence(lvo, sample_index: Path):
+    question = "Welche Kommunen haben ein Bildungsbüro eingerichtet?"
+    done = lvo("compare", "--json", "--index", str(sample_index), question)
+    assert done.returncode == 0, done.stderr
+    payload = json.loads(done.stdout)  # exactly one JSON object
+    assert set(payload) == {"query", "communes"} and payload["query"] == question
+    names = [row["kommune"] for row in payload["communes"]]
+    assert {"Dresden", "Dessau-Roßlau", "Herne", "Mülheim an der Ruhr"} <= set(names)
+    for row in payload["communes"]:
+        assert set(row) == {"kommune", "bundesland", "sentences", "more"} and 1 <= len(row["sentences"]) <= 2
+        assert all(set(sentence) == {"text", "source", "page"} for sentence in row["sentences"])
+    dresden = next(row for row in payload["communes"] if row["kommune"] == "Dresden")
+    assert dresden["bundesland"] == "Sachsen"
+    table = lvo("compare", "--limit", "2", "--index", str(sample_index), question)
+    assert table.returncode == 0 and "1. " in table.stdout and "\n2. " in table.stdout and "\n3. " not in table.stdout
+    assert f"„{payload['communes'][0]['sentences'][0]['text']}“" in " ".join(table.stdout.split())
+    filtered = lvo("compare", "--json", "--kommune", "Herne", "--index", str(sample_index), question)
+    assert [row["kommune"] for row in json.loads(filtered.stdout)["communes"]] == ["Herne"]
+    silent = lvo("compare", "--index", str(sample_index), "Wer wurde 2014 Fußball-Weltmeister?")
+    assert silent.returncode == 0 and silent.stdout.strip() == "Dazu habe ich in den Dokumenten nichts gefunden."
+    silent_json = lvo("compare", "--json", "--index", str(sample_index), "Wer wurde 2014 Fußball-Weltmeister?")
+    assert json.loads(silent_json.stdout)["communes"] == []
+    bad = lvo("compare", "--limit", "0", "--index", str(sample_index), question)
+    assert bad.returncode == 2 and bad.stderr.startswith("Fehler: --limit")
+
+
 def test_ingest_twice_reports_nothing_new_and_names_broken_pdfs(lvo, tmp_path: Path, minilm: str):
     corpus = tmp_path / "korpus"
     corpus.mkdir()

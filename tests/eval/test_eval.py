@@ -105,3 +105,28 @@ def test_answer_metrics_from_an_answers_file_and_gold_answers(lvo, tmp_path: Pat
     bad = write_jsonl(tmp_path / "bad.jsonl", [{"id": "a", "question": "Wo?", "relevant": [], "answers": "x"}])
     wrong = lvo("eval", "--gold", str(bad), "--corpus", str(tmp_path), "--model", minilm)
     assert wrong.returncode == 2 and "answers" in wrong.stderr
+
+
+def test_compare_questions_reach_the_commune_targets_on_the_sample_corpus(lvo, sample_index: Path):
+    gold = REPO / "eval" / "sets" / "compare-questions.jsonl"
+    done = lvo("eval", "--gold", str(gold), "--corpus", str(SAMPLE_CORPUS), "--index", str(sample_index), "--json")
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    assert set(result["metrics"]) == {"commune_recall@10", "commune_precision@10"}, "compare-only questions"
+    assert result["metrics"]["commune_recall@10"] >= 0.85 and result["metrics"]["commune_precision@10"] >= 0.80
+    assert {"compare_p50", "compare_p95"} <= set(result["latency_ms"])
+
+
+def test_commune_names_compare_after_folding_variants_and_bad_lists_are_errors(lvo, tmp_path: Path):
+    from eval.communes import score_comparison
+    from index import CommuneRow, Comparison, Gazetteer
+
+    rows = [CommuneRow(name, "", [], 0) for name in ("Landkreis Görlitz", "Dessau-Roßlau", "Berlin")]
+    recall, precision, missed, wrong = score_comparison(("GÖRLITZ", "Dessau-Rosslau", "Leipzig"),
+                                                        Comparison("Frage", rows), Gazetteer.shipped())
+    assert (round(recall, 3), round(precision, 3)) == (0.667, 0.667)
+    assert missed == {"Leipzig"} and wrong == {"Berlin"}
+    assert score_comparison((), Comparison("Frage", []), Gazetteer.shipped())[:2] == (None, 1.0)
+    bad = write_jsonl(tmp_path / "q.jsonl", [{"id": "v1", "question": "Frage?", "communes": "Dresden"}])
+    done = lvo("eval", "--gold", str(bad), "--corpus", str(SAMPLE_CORPUS))
+    assert done.returncode == 2 and "communes muss eine Liste" in done.stderr
