@@ -1,4 +1,4 @@
-"""Single sign-on against a real OpenID Provider (oidc-provider, OpenID Certified, on loopback; tests/node/oidc-provider.mjs).
+"""Single sign-on against a real OpenID Provider (tests/node/oidc-provider.mjs: oidc-provider, OpenID Certified).
 
 Chromium logs in through the provider's own login form as a reader and as an editor; scripts get a bearer token
 by client credentials. The only tokens made here are the forged ones: signed with the provider's key but with
