@@ -36,7 +36,15 @@ class Discovery:
 def _ignore_spec(root: Path) -> pathspec.GitIgnoreSpec:
     ignore_file = root / IGNORE_FILE
     lines = ignore_file.read_text(encoding="utf-8", errors="replace").splitlines() if ignore_file.is_file() else []
-    return pathspec.GitIgnoreSpec.from_lines(lines)
+    try:
+        return pathspec.GitIgnoreSpec.from_lines(lines)
+    except ValueError:  # pathspec's pattern errors; find the line to name it
+        for number, line in enumerate(lines, start=1):
+            try:
+                pathspec.GitIgnoreSpec.from_lines([line])
+            except ValueError:
+                raise IngestError(f"{IGNORE_FILE} Zeile {number}: ungültiges Muster {line[:200]!r}") from None
+        raise
 
 
 def discover(root: Path) -> Discovery:

@@ -1,0 +1,25 @@
+"""Inputs on which the fuzzer (`make fuzz`, fuzz/) crashed a gold-set reader: each now gets a clear German error."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from core import LvoError
+from tests.ingest.test_fuzz_cases import replay
+
+CASES = Path(__file__).parent / "fuzz_cases"
+EXPECTED = {
+    "beir-qrels-not-utf-8": r"qrels/test.tsv ist nicht in UTF-8 kodiert \(Byte 2\)$",
+}
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_a_former_crash_is_a_clear_error(name: str, tmp_path: Path):
+    with pytest.raises(LvoError, match=EXPECTED[name]):
+        replay(CASES / name, tmp_path / "input")
+
+
+def test_every_kept_input_is_replayed():
+    assert sorted(path.name for path in CASES.iterdir()) == sorted(EXPECTED)
