@@ -72,8 +72,9 @@ def _read_jsonl(path: Path) -> list[dict]:
             continue
         try:
             record = json.loads(line)
-        except (json.JSONDecodeError, RecursionError) as error:
-            raise EvalDataError(f"{path} Zeile {number} ist kein gültiges JSON: {error}") from None
+        except (ValueError, RecursionError) as error:  # ValueError: also an integer of more than 4,300 digits
+            where = f" (Spalte {error.colno})" if isinstance(error, json.JSONDecodeError) else ""
+            raise EvalDataError(f"{path} Zeile {number} ist kein gültiges JSON{where}") from None
         if not isinstance(record, dict):
             raise EvalDataError(f"{path} Zeile {number} ist kein JSON-Objekt: {_shown(record)}")
         records.append(record)

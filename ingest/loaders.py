@@ -10,7 +10,7 @@ from io import BytesIO
 from pathlib import Path
 
 from ingest.clean import join_hyphenated, normalize_whitespace, strip_running_lines
-from ingest.metadata import merge_metadata, read_sidecar, split_front_matter
+from ingest.metadata import clean_metadata, merge_metadata, read_sidecar, split_front_matter
 from ingest.model import Document, IngestError
 from ingest.ocr import OcrOptions, PageProgress, page_list, read_scans
 
@@ -218,12 +218,11 @@ def load_jsonl(path: Path, source: str, data: bytes) -> list[Document]:
         try:
             record = json.loads(line)
             key, text = str(record["_id"]), str(record["text"])
-        except (json.JSONDecodeError, KeyError, TypeError):
+        except (ValueError, KeyError, TypeError):  # ValueError: invalid JSON, or an integer of 4,300+ digits
             raise IngestError(f"Zeile {number}: kein JSON-Objekt mit \"_id\" und \"text\"") from None
         text = normalize_whitespace(text, join_lines=False)
         if text:
-            meta = {k: record[k] for k in ("kommune", "bundesland", "jahr", "typ", "quelle") if k in record}
-            documents.append(_document(f"{source}#{key}", text, str(record.get("title") or key), metadata=meta))
+            documents.append(_document(f"{source}#{key}", text, key, metadata=clean_metadata(record)))
     if not documents:
         raise IngestError("enthält keine Dokumente")
     return documents

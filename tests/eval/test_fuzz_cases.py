@@ -12,6 +12,7 @@ from tests.ingest.test_fuzz_cases import replay
 CASES = Path(__file__).parent / "fuzz_cases"
 EXPECTED = {
     "beir-qrels-not-utf-8": r"qrels/test.tsv ist nicht in UTF-8 kodiert \(Byte 2\)$",
+    "gold-5000-digit-id": r"questions.jsonl Zeile 1 ist kein gültiges JSON$",
 }
 
 

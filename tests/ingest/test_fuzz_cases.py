@@ -23,6 +23,10 @@ EXPECTED = {
     "docx-document-without-body": "DOCX ist beschädigt (AttributeError)",
     "lvoignore-bare-negation": ".lvoignore Zeile 3: ungültiges Muster '!'",
     "lvoignore-trailing-backslash": ".lvoignore Zeile 3: ungültiges Muster '**/*.mn#i\\\\'",
+    "markdown-month-13": "Front Matter ist kein gültiges YAML",
+    "markdown-5000-digit-year": "Front Matter ist kein gültiges YAML",
+    "sidecar-5000-digit-year": "Metadaten-Datei bericht.txt.meta.json ist kein gültiges JSON",
+    "jsonl-5000-digit-year": 'Zeile 1: kein JSON-Objekt mit "_id" und "text"',
 }
 
 
@@ -36,6 +40,14 @@ def test_a_former_crash_is_a_clear_error(name: str, tmp_path: Path):
     with pytest.raises(LvoError) as refused:
         replay(CASES / name, tmp_path / "input")
     assert str(refused.value) == EXPECTED[name]
+
+
+def test_metadata_keeps_only_single_values(tmp_path: Path):
+    """Lists and mappings are no metadata (a YAML alias could make them huge; SQLite cannot store them)."""
+    front = b"---\ntitle: [a, b]\nkommune: {x: 1}\njahr: 2012-01-02\ntyp: Bericht\n---\nText"
+    assert TARGETS["markdown"](front, tmp_path / "md")[0].metadata == {"jahr": 2012, "typ": "Bericht"}
+    line = b'{"_id": 1, "text": "Text", "kommune": ["Jena"], "bundesland": {"x": 1}, "jahr": "2013"}'
+    assert TARGETS["jsonl"](line, tmp_path / "jsonl")[0].metadata == {"jahr": 2013}
 
 
 def test_every_kept_input_is_replayed():
