@@ -23,7 +23,7 @@ EXPECTED = {
     "docx-document-without-body": "DOCX ist beschädigt (AttributeError)",
     "lvoignore-bare-negation": ".lvoignore Zeile 3: ungültiges Muster '!'",
     "lvoignore-trailing-backslash": ".lvoignore Zeile 3: ungültiges Muster '**/*.mn#i\\\\'",
-    "markdown-month-13": "Front Matter ist kein gültiges YAML",
+    "markdown-month-15": "Front Matter ist kein gültiges YAML",
     "markdown-5000-digit-year": "Front Matter ist kein gültiges YAML",
     "sidecar-5000-digit-year": "Metadaten-Datei bericht.txt.meta.json ist kein gültiges JSON",
     "jsonl-5000-digit-year": 'Zeile 1: kein JSON-Objekt mit "_id" und "text"',
