@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -38,11 +39,11 @@ def _ignore_spec(root: Path) -> pathspec.GitIgnoreSpec:
     lines = ignore_file.read_text(encoding="utf-8", errors="replace").splitlines() if ignore_file.is_file() else []
     try:
         return pathspec.GitIgnoreSpec.from_lines(lines)
-    except ValueError:  # pathspec's pattern errors; find the line to name it
+    except (ValueError, re.error):  # pathspec's pattern errors, or a bracket its regex cannot hold: name the line
         for number, line in enumerate(lines, start=1):
             try:
                 pathspec.GitIgnoreSpec.from_lines([line])
-            except ValueError:
+            except (ValueError, re.error):
                 raise IngestError(f"{IGNORE_FILE} Zeile {number}: ungültiges Muster {line[:200]!r}") from None
         raise
 

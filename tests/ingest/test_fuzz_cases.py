@@ -21,6 +21,7 @@ from tests.conftest import REPO
 CASES = Path(__file__).parent / "fuzz_cases"
 EXPECTED = {
     "docx-document-without-body": "DOCX ist beschädigt (AttributeError)",
+    "lvoignore-bad-character-range": ".lvoignore Zeile 2: ungültiges Muster '[]-[Xnt.# Kommx][Tt\\x00\\x00\\x00Tt]'",
     "lvoignore-bare-negation": ".lvoignore Zeile 3: ungültiges Muster '!'",
     "lvoignore-trailing-backslash": ".lvoignore Zeile 3: ungültiges Muster '**/*.mn#i\\\\'",
     "markdown-month-15": "Front Matter ist kein gültiges YAML",
