@@ -8,7 +8,8 @@ interesting (`.fuzz/corpus/TARGET/`), in worker processes (`fuzz/worker.py`) tha
 hang, a memory overrun or a native crash until the target's time is used up. A crash is an exception outside the
 `LvoError` family, a hang over 10 s on one input or a resident size over 1 GB; its input and reason are kept in
 `.fuzz/crashes/TARGET/`. Prints one line per target and finally exactly one line `N inputs, K crashes`
-(K: distinct crashes, i.e. distinct places an exception was raised, plus each hang, memory overrun or native crash).
+(K: distinct crashes, i.e. distinct places an exception was raised, plus each hang, memory overrun, native crash
+or worker that ended without saying why); the exit status is 1 when K > 0.
 """
 
 from __future__ import annotations
@@ -76,7 +77,7 @@ def fuzz_target(name: str, seconds: float) -> TargetResult:
         flags = [f"-max_total_time={max(1, int(left))}", f"-timeout={HANG_SECONDS}", f"-rss_limit_mb={MEMORY_MB}",
                  f"-artifact_prefix={crashes}/", "-print_final_stats=1", "-max_len=262144"]
         command = [sys.executable, "-m", "fuzz.worker", name, str(crashes), str(corpus), *flags]
-        started = time.monotonic()
+        started, kept = time.monotonic(), len(_crash_reasons(crashes))
         try:
             finished = subprocess.run(command, cwd=ROOT, env=_worker_env(), capture_output=True, text=True,
                                       errors="replace", timeout=left + HANG_SECONDS + STARTUP_SECONDS)
@@ -88,6 +89,8 @@ def fuzz_target(name: str, seconds: float) -> TargetResult:
         (crashes / f"worker-{int(started * 1000)}.log").write_text(log[-20000:], "utf-8")
         if code == 0:
             break
+        if len(_crash_reasons(crashes)) == kept:  # ended without saying why: count it, keep the log's end
+            (crashes / f"crash-worker-{int(started * 1000)}").write_text(log[-2000:], "utf-8")
     result.crashes = _crash_reasons(crashes)
     return result
 
@@ -104,6 +107,7 @@ def main() -> None:
         print(results[-1].line(), flush=True)
     inputs, crashes = sum(r.inputs for r in results), sum(len(r.crashes) for r in results)
     print(f"{inputs} inputs, {crashes} crashes")
+    sys.exit(1 if crashes else 0)
 
 
 if __name__ == "__main__":
