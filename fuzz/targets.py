@@ -32,7 +32,6 @@ def _loader(name: str) -> Target:
         path = _fresh(scratch) / name
         path.write_bytes(data)
         return load_file(path, name, data)
-    run.__name__ = f"load_{Path(name).suffix[1:]}"
     return run
 
 
@@ -59,7 +58,10 @@ def docx(data: bytes, scratch: Path) -> object:
 
     Mutated zip members mostly fail their CRC check; the second form lets mutations reach the XML parsing.
     """
-    return _loader("bericht.docx")(data if data.startswith(b"PK") else docx_with(data), scratch)
+    return _load_docx(data if data.startswith(b"PK") else docx_with(data), scratch)
+
+
+_load_docx = _loader("bericht.docx")
 
 
 SIDECAR_TEXT = "Bericht Leipzig\n\nDas Bildungsbüro Leipzig beriet 2012 über Übergänge.\n"
