@@ -84,3 +84,9 @@ bench: $(VENV)/.installed-test tesseract
 
 bench-full: $(VENV)/.installed-test
 	$(BIN)/python bench/run.py --profile full
+
+.PHONY: fuzz
+# Fuzz every loader and gold-set reader (fuzz/run.py): FUZZ_SECONDS in total, shared by the targets.
+FUZZ_SECONDS ?= 60
+fuzz: $(VENV)/.installed-test
+	$(BIN)/python fuzz/run.py --seconds $(FUZZ_SECONDS)

@@ -1,6 +1,8 @@
 """Leaf package every layer may use: the settings and the error base. It imports nothing of lvo's own."""
 
 from core.errors import ConfigError, LvoError
+from core.faults import COMMIT_STEPS, KILL_AT, SWAP_STEPS, kill_point
 from core.settings import MODES, ChunkingOptions, Settings, load_settings
 
-__all__ = ["MODES", "ChunkingOptions", "ConfigError", "LvoError", "Settings", "load_settings"]
+__all__ = ["COMMIT_STEPS", "KILL_AT", "MODES", "SWAP_STEPS", "ChunkingOptions", "ConfigError", "LvoError", "Settings",
+           "kill_point", "load_settings"]

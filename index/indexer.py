@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from core import Settings
+from core import Settings, kill_point
 from embed import Embedder
 from index.keywords import analyze
 from index.store import Index, IndexStoreError, recover_swap, swap_in, write_lock
@@ -228,6 +228,7 @@ def _commit(index: Index, group: list[_Prepared], removals: list[str], vectors: 
     except BaseException:
         index.after_rollback()
         raise
+    kill_point("catalog-committed", index.generation)
     index.after_commit()
 
 

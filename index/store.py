@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from core import LvoError
+from core import LvoError, kill_point
 from embed import Embedder
 from index.bm25 import KeywordIndex
 from index.catalog import Catalog
@@ -85,10 +85,13 @@ def swap_in(fresh: Path, directory: Path) -> None:
     recover_swap(directory)
     (fresh / COMPLETE_MARKER).touch()
     fsync_directory(fresh)
+    kill_point("swap-marked")
     if directory.exists():
         directory.rename(retired)
+        kill_point("swap-retired")
     fresh.rename(directory)
     fsync_directory(directory.parent)
+    kill_point("swap-renamed")
     recover_swap(directory)
 
 
@@ -173,10 +176,16 @@ class Index:
         self.vectors.remove(np.asarray(removed_ids, dtype=np.int64))
         self.vectors.add(np.asarray(added_ids, dtype=np.int64), added_vectors)
         generation = self.generation + 1
-        self.vectors.save(_vectors_path(self.directory, generation))
+        path = _vectors_path(self.directory, generation)
+        temporary = path.with_name(path.name + ".tmp")
+        self.vectors.write(temporary)
+        kill_point("vectors-written", generation)
+        os.replace(temporary, path)
+        kill_point("vectors-renamed", generation)
         fsync_directory(self.directory)
         self.catalog.set_meta("generation", str(generation))
         self.generation = generation
+        kill_point("catalog-written", generation)
 
     def after_commit(self) -> None:
         self._remove_stale_vector_files()

@@ -50,6 +50,9 @@ class VectorStore(Protocol):
 
     def vectors_of(self, ids: list[int]) -> np.ndarray: ...
 
+    def write(self, path: Path) -> None:
+        """Write to `path` and flush it to disk (no rename: see `save`)."""
+
     def save(self, path: Path) -> None: ...
 
 
@@ -211,12 +214,15 @@ class FaissStore:
     def ids(self) -> np.ndarray:
         return _ids_of(self._index)
 
+    def write(self, path: Path) -> None:
+        faiss.write_index(self._index, str(path))
+        with open(path, "rb+") as stream:
+            os.fsync(stream.fileno())
+
     def save(self, path: Path) -> None:
         """Write to a temporary name, flush to disk, then rename: a crash leaves the old file intact."""
         temporary = path.with_name(path.name + ".tmp")
-        faiss.write_index(self._index, str(temporary))
-        with open(temporary, "rb+") as stream:
-            os.fsync(stream.fileno())
+        self.write(temporary)
         os.replace(temporary, path)
 
 

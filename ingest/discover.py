@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -36,7 +37,15 @@ class Discovery:
 def _ignore_spec(root: Path) -> pathspec.GitIgnoreSpec:
     ignore_file = root / IGNORE_FILE
     lines = ignore_file.read_text(encoding="utf-8", errors="replace").splitlines() if ignore_file.is_file() else []
-    return pathspec.GitIgnoreSpec.from_lines(lines)
+    try:
+        return pathspec.GitIgnoreSpec.from_lines(lines)
+    except (ValueError, re.error):  # pathspec's pattern errors, or a bracket its regex cannot hold: name the line
+        for number, line in enumerate(lines, start=1):
+            try:
+                pathspec.GitIgnoreSpec.from_lines([line])
+            except (ValueError, re.error):
+                raise IngestError(f"{IGNORE_FILE} Zeile {number}: ungültiges Muster {line[:200]!r}") from None
+        raise
 
 
 def discover(root: Path) -> Discovery:

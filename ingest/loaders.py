@@ -10,7 +10,7 @@ from io import BytesIO
 from pathlib import Path
 
 from ingest.clean import join_hyphenated, normalize_whitespace, strip_running_lines
-from ingest.metadata import merge_metadata, read_sidecar, split_front_matter
+from ingest.metadata import clean_metadata, merge_metadata, read_sidecar, split_front_matter
 from ingest.model import Document, IngestError
 from ingest.ocr import OcrOptions, PageProgress, page_list, read_scans
 
@@ -137,11 +137,18 @@ def load_docx(path: Path, source: str, data: bytes) -> list[Document]:
 
     try:
         _check_zip(data)
-        document = docx.Document(BytesIO(data))
-    except IngestError:
+        paragraphs, headings, title = _docx_content(docx.Document(BytesIO(data)))
+    except (IngestError, MemoryError, RecursionError):
         raise
-    except Exception as error:  # python-docx raises KeyError, BadZipFile, lxml errors, ...
+    except Exception as error:  # python-docx raises KeyError, BadZipFile, lxml errors, ... also while reading parts
         raise IngestError(f"DOCX ist beschädigt ({type(error).__name__})") from None
+    text = normalize_whitespace("\n\n".join(paragraphs), join_lines=False)
+    return [_document(source, text, headings[0] if headings else "", headings=headings,
+                      metadata=merge_metadata({"title": title}, read_sidecar(path)))]
+
+
+def _docx_content(document) -> tuple[list[str], list[str], str]:
+    """Paragraphs (tables as rows of cells), headings and title of a DOCX; python-docx parses parts lazily here."""
     paragraphs, headings = [], []
     for paragraph in document.paragraphs:
         if paragraph.text.strip():
@@ -151,10 +158,7 @@ def load_docx(path: Path, source: str, data: bytes) -> list[Document]:
     for table in document.tables:
         for row in table.rows:
             paragraphs.append(" | ".join(cell.text for cell in row.cells))
-    text = normalize_whitespace("\n\n".join(paragraphs), join_lines=False)
-    file_meta = {"title": document.core_properties.title or ""}
-    return [_document(source, text, headings[0] if headings else "", headings=headings,
-                      metadata=merge_metadata(file_meta, read_sidecar(path)))]
+    return paragraphs, headings, document.core_properties.title or ""
 
 
 def load_html(path: Path, source: str, data: bytes) -> list[Document]:
@@ -214,12 +218,11 @@ def load_jsonl(path: Path, source: str, data: bytes) -> list[Document]:
         try:
             record = json.loads(line)
             key, text = str(record["_id"]), str(record["text"])
-        except (json.JSONDecodeError, KeyError, TypeError):
+        except (ValueError, KeyError, TypeError):  # ValueError: invalid JSON, or an integer of 4,300+ digits
             raise IngestError(f"Zeile {number}: kein JSON-Objekt mit \"_id\" und \"text\"") from None
         text = normalize_whitespace(text, join_lines=False)
         if text:
-            meta = {k: record[k] for k in ("kommune", "bundesland", "jahr", "typ", "quelle") if k in record}
-            documents.append(_document(f"{source}#{key}", text, str(record.get("title") or key), metadata=meta))
+            documents.append(_document(f"{source}#{key}", text, key, metadata=clean_metadata(record)))
     if not documents:
         raise IngestError("enthält keine Dokumente")
     return documents

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import json
 import re
 from pathlib import Path
@@ -19,12 +20,13 @@ def sidecar_paths(path: Path) -> list[Path]:
     return [path.with_name(path.name + SIDECAR_SUFFIX), path.with_name(path.stem + SIDECAR_SUFFIX)]
 
 
-def _clean(raw: dict) -> dict[str, str | int]:
+def clean_metadata(raw: dict) -> dict[str, str | int]:
+    """The known keys with scalar values: `jahr` as a number, the others as stripped text."""
     cleaned: dict[str, str | int] = {}
     for key in ("title", *METADATA_KEYS):
         value = raw.get(key)
-        if value is None or value == "":
-            continue
+        if value is None or value == "" or not isinstance(value, str | int | float | datetime.date):
+            continue  # lists and mappings are no metadata values (and YAML aliases could make them huge)
         if key == "jahr":
             try:
                 cleaned[key] = int(str(value).strip()[:4])
@@ -42,9 +44,9 @@ def split_front_matter(text: str) -> tuple[dict[str, str | int], str]:
         return {}, text
     try:
         raw = yaml.safe_load(match.group(1))
-    except yaml.YAMLError:
+    except (yaml.YAMLError, ValueError):  # ValueError: a date like 2012-13-45, an integer of 5,000 digits
         raise IngestError("Front Matter ist kein gültiges YAML") from None
-    return (_clean(raw) if isinstance(raw, dict) else {}), text[match.end():]
+    return (clean_metadata(raw) if isinstance(raw, dict) else {}), text[match.end():]
 
 
 def read_sidecar(path: Path) -> dict[str, str | int]:
@@ -52,9 +54,9 @@ def read_sidecar(path: Path) -> dict[str, str | int]:
         if sidecar.is_file():
             try:
                 raw = json.loads(sidecar.read_text(encoding="utf-8-sig"))
-            except (json.JSONDecodeError, UnicodeDecodeError):
+            except ValueError:  # invalid JSON or UTF-8, or an integer of more than 4,300 digits
                 raise IngestError(f"Metadaten-Datei {sidecar.name} ist kein gültiges JSON") from None
-            return _clean(raw) if isinstance(raw, dict) else {}
+            return clean_metadata(raw) if isinstance(raw, dict) else {}
     return {}
 
 

