@@ -171,6 +171,8 @@ def contrast(first: str, second: str) -> float:
 def test_field_borders_and_focus_ring_stand_out_by_three_to_one(open_page, sample_server: Server, scheme: str):
     page = open_page(sample_server.url, scheme)
     fields = ["#lvo-frage textarea", "#lvo-kommune input", "#lvo-jahr-von input", "#lvo-anzahl input[type=number]"]
+    for field in fields:  # Gradio renders the side panel after the question box
+        page.wait_for_selector(field)
     for selector, border, background in page.evaluate(BORDERS, fields):
         assert contrast(border, background) >= 3, (selector, border, background)
     page.keyboard.press("Tab")
