@@ -328,7 +328,7 @@ def build_app(searcher: Searcher, settings: Settings, generator: Generator | Non
             clear.click(lambda: 0, None, [formulated], api_visibility="private")
         add.click(handlers.upload, [files], [status, files, *filters[1:]], api_visibility="private")
         if who is not None:
-            app.load(handlers.viewer, None, [who, upload_panel], api_visibility="private")
+            app.load(handlers.viewer, None, [who, upload_panel], api_visibility="private", show_progress="hidden")
         gr.api(handlers.search, api_name="search")
         connect_compare(comparing, Comparer(searcher), handlers.export_dir, question, turns, session, filters[1:])
         if generator is not None:

@@ -94,7 +94,7 @@ def log_in(page, url: str, provider: Provider, login: str) -> None:
     page.wait_for_load_state("load")
     if page.url.startswith(provider.issuer):  # the provider's consent for the first login of a session
         page.click("button[type=submit]")
-    page.wait_for_selector("#lvo-angemeldet", state="visible")
+    page.locator("#lvo-angemeldet", has_text="Angemeldet als").wait_for()
     page.wait_for_selector("#lvo-frage textarea")
 
 
@@ -181,7 +181,7 @@ def test_callback_replay_state_mismatch_and_open_redirect_are_refused(browser, s
     page.wait_for_load_state("load")
     if page.url.startswith(sso["provider"].issuer):
         page.click("button[type=submit]")
-    page.wait_for_selector("#lvo-angemeldet", state="visible")
+    page.locator("#lvo-angemeldet", has_text="Angemeldet als").wait_for()
     assert page.url == sso["url"]  # never the foreign host
     replay = page.context.request.get(callbacks[-1], max_redirects=0)
     assert replay.status == 401 and "Anmeldung fehlgeschlagen" in replay.text()
