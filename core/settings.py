@@ -42,7 +42,7 @@ class Settings:
     port: int = 7860
     users: Path = Path("lvo-users.json")
     commit_chunks: int = 512
-    queue_size: int = 16  # requests waiting for the server beyond those it runs; more get „Zu viele Anfragen …“
+    queue_size: int = 8  # requests waiting for the server beyond those it runs; more get „Zu viele Anfragen …“
     llm_url: str = ""  # base URL of an OpenAI-compatible server; empty: answers stay extractive
     llm_model: str = ""
     llm_timeout: float = 60.0  # seconds for a whole generation, and for the connection and each chunk
