@@ -21,7 +21,8 @@ pytestmark = pytest.mark.slow  # a server and 16 clients
 CLIENTS = 16
 TOP_K = 5
 CHUNKING = ChunkingOptions(words=60, overlap=10)
-ENV = {"LVO_CHUNK_WORDS": "60", "LVO_CHUNK_OVERLAP": "10"}
+# 16 clients at once are more than the default queue lets wait (the refusal has its own test: test_overload.py)
+ENV = {"LVO_CHUNK_WORDS": "60", "LVO_CHUNK_OVERLAP": "10", "LVO_QUEUE_SIZE": str(2 * CLIENTS)}
 TOWNS = ["Dresden", "Leipzig", "Görlitz", "Jena", "Essen", "Trier", "Kassel", "Bochum", "Würzburg", "Rostock",
          "Aachen", "Gießen"]
 
