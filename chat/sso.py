@@ -27,6 +27,7 @@ from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
 from joserfc.jws import extract_compact
 from starlette.middleware.sessions import SessionMiddleware
+from starlette.requests import HTTPConnection
 
 from core import ConfigError, Settings
 
@@ -216,7 +217,11 @@ class _Guard:
         self.sso = sso
 
     async def __call__(self, scope, receive, send) -> None:
-        if scope["type"] not in ("http", "websocket") or scope["path"] in PUBLIC_PATHS:
+        # the chat needs no websocket; one without a session is closed
+        if scope["type"] == "websocket" and self.sso.session_user(HTTPConnection(scope).session) is None:
+            await send({"type": "websocket.close", "code": 1008})
+            return
+        if scope["type"] != "http" or scope["path"] in PUBLIC_PATHS:
             await self.app(scope, receive, send)
             return
         request = Request(scope)
