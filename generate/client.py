@@ -6,13 +6,14 @@ contain the API key or the server's response body (it could echo the request).
 
 from __future__ import annotations
 
+import functools
+import importlib
+import importlib.util
 import os
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
-
-import httpx
 
 from core import Settings
 from generate.errors import GenerationError
@@ -47,7 +48,7 @@ class ChatClient:
         self.endpoint = endpoint
         self._client = _openai().OpenAI(
             base_url=endpoint.url, api_key=os.environ.get(API_KEY_VARIABLE) or NO_KEY, max_retries=0,
-            timeout=httpx.Timeout(endpoint.timeout, connect=min(10.0, endpoint.timeout)))
+            timeout=_openai().Timeout(endpoint.timeout, connect=min(10.0, endpoint.timeout)))
 
     def stream(self, messages: list[dict[str, str]]) -> Iterator[str]:
         """The answer's text in pieces as they arrive; stops with a `GenerationError` at the overall timeout."""
@@ -69,7 +70,7 @@ class ChatClient:
                     if piece:
                         produced = True
                         yield piece
-            except (_openai().APIError, httpx.HTTPError) as error:
+            except (_openai().APIError, *_transport_errors()) as error:
                 raise self._translate(error, streaming=True) from None
         if not finished:  # every server ends a complete answer with a finish reason
             raise GenerationError(BROKEN_STREAM if produced else ENDED_EMPTY)
@@ -82,9 +83,9 @@ class ChatClient:
 
     def _translate(self, error: Exception, streaming: bool = False) -> GenerationError:
         where, openai = self.endpoint.url, _openai()
-        if isinstance(error, openai.APITimeoutError | httpx.TimeoutException):
+        if isinstance(error, openai.APITimeoutError):
             return GenerationError(self._too_slow())
-        if isinstance(error, openai.APIConnectionError | httpx.ConnectError):
+        if isinstance(error, openai.APIConnectionError):
             if streaming:
                 return GenerationError(BROKEN_STREAM)
             return GenerationError(f"Das Sprachmodell unter {where} ist nicht erreichbar.")
@@ -100,6 +101,13 @@ def _openai():
     import openai
 
     return openai
+
+
+@functools.cache
+def _transport_errors() -> tuple[type[Exception], ...]:
+    """What openai may let through unwrapped while a stream runs: httpx's errors, or httpx2's in newer releases."""
+    return tuple(importlib.import_module(name).HTTPError for name in ("httpx", "httpx2")
+                 if importlib.util.find_spec(name))
 
 
 def _status_message(error: openai.APIStatusError, endpoint: Endpoint) -> str:
