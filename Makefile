@@ -20,7 +20,7 @@ $(VENV)/.installed: pyproject.toml setup.py embed/e5/_kernels.c | $(BIN)/python
 	touch $@
 
 # llama-cpp-python (the test extras' language-model server) compiles llama.cpp, by default for this very CPU
-# (GGML_NATIVE, i.e. native machine flags): on a Xeon that advertises AMX it then dies at its first completion. We build it for any
+# (GGML_NATIVE): on a Xeon that advertises AMX it then dies at its first completion. We build it for any
 # x86-64 CPU with AVX2 and keep the wheel in a folder named after these flags, so that neither pip's cache
 # (keyed by the source archive, not the flags) nor an earlier native build can be installed instead.
 LLAMA := llama-cpp-python==0.3.36
