@@ -41,8 +41,7 @@ NEAR = 8  # words on either side of a Kommune's name that an overview's sentence
 _LIST_HEAD = re.compile(r"\s*(?:[-*•]|\d+[.)])\s+[^:]{1,60}:")  # „- Freiburg (Sachsen):“
 _WORD = re.compile(r"\w[\w-]*")
 _NOUN = re.compile(r"(?<=\s)[A-ZÄÖÜ][\w-]+")  # capitalised words after the first: German nouns
-_PLAIN_LETTERS = {"ä": "a", "ö": "o", "ü": "u", "ß": "ss"}
-_PLAIN = re.compile("[äöüß]")
+_AS_STEMMED = str.maketrans({"ä": "a", "ö": "o", "ü": "u", "ß": "ss"})  # how the Snowball stems spell them
 GENERIC = frozenset(analyze("Kommune Kommunen Stadt Städte Landkreis Landkreise Kreis Kreise Gemeinde Gemeinden "
                             "Ort Orte Standort Standorte LvO-Kommunen Modellkommunen"))
 
@@ -270,7 +269,7 @@ class Comparer:
 def word_terms(text: str) -> frozenset[str]:
     """The stems of `text` and its words as the stemmer spells them (lower case, umlauts plain), so that a
     question's stem is found inside compounds („stiftung“ in „patenstiftungen“)."""
-    words = {_PLAIN.sub(lambda m: _PLAIN_LETTERS[m.group()], word.lower()) for word in _WORD.findall(text)}
+    words = {word.lower().translate(_AS_STEMMED) for word in _WORD.findall(text)}
     return frozenset(analyze(text)) | words
 
 
