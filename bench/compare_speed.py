@@ -24,7 +24,7 @@ from bench.run import LVO_QUERIES, german_queries, percentiles, read_through, ti
 from bench.synthetic import build_index  # noqa: E402
 from index import Comparer, Index, Searcher, make_embedder, sync  # noqa: E402
 from index.catalog import Catalog  # noqa: E402
-from index.store import CATALOG_FILE  # noqa: E402
+from index.folder import CATALOG_FILE  # noqa: E402
 from ingest import ChunkingOptions  # noqa: E402
 
 GOLD = ROOT / "eval" / "sets" / "compare-questions.jsonl"

@@ -114,10 +114,11 @@ def read_through(path: Path) -> float:
 
 def worker_search(directory: Path, embedder_name: str, count: int) -> dict:
     """lvo's hybrid search on the benchmark index, warm, query embedding included."""
+    from index import Index
     from index.catalog import Catalog
+    from index.folder import CATALOG_FILE
     from index.keywords import analyze
     from index.search import Searcher
-    from index.store import CATALOG_FILE, Index
 
     embedder = query_embedder(embedder_name)
     started = time.perf_counter()

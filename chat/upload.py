@@ -82,7 +82,7 @@ def copy_uploads(uploads: list[Path], corpus: Path, report: UploadReport) -> dic
     return placed
 
 
-def add_documents(uploads: list[Path], corpus: Path, index_dir: Path, embedder: Embedder,
+def add_documents(uploads: list[Path], corpus: Path, index_dir: str, embedder: Embedder,
                   chunking: ChunkingOptions, progress: Progress | None = None) -> UploadReport:
     """Copy uploads into the corpus and index them; uploads that cannot be indexed are removed again."""
     report = UploadReport()

@@ -4,10 +4,10 @@
 from 1 in a fresh one), `LVO_KILL_AT=STEP` at the first swap step of that name. Only
 tests/index/test_crash_safety.py sets it; unset, `kill_point` only reads the variable. The steps, in order:
 
-- commit of generation N (index/store.py, index/indexer.py): `vectors-written` (temporary file written and
+- commit of generation N (index/folder.py, index/indexer.py): `vectors-written` (temporary file written and
   flushed), `vectors-renamed` (renamed to vectors-N.faiss), `catalog-written` (all catalog rows written, the
   SQLite transaction not yet committed), `catalog-committed` (committed, old vector files not yet deleted);
-- rebuild swap (index/store.py `swap_in`): `swap-marked` (fresh index marked complete), `swap-retired` (old index
+- rebuild swap (index/folder.py `swap_in`): `swap-marked` (fresh index marked complete), `swap-retired` (old index
   renamed to DIR.old), `swap-renamed` (fresh index renamed to DIR, DIR.old not yet deleted).
 """
 

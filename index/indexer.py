@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import hashlib
-import shutil
 import time
 from collections.abc import Callable
-from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -15,7 +13,7 @@ import numpy as np
 from core import Settings, kill_point
 from embed import Embedder
 from index.keywords import analyze
-from index.store import Index, IndexStoreError, recover_swap, swap_in, write_lock
+from index.store import Index, IndexStoreError
 from ingest import (
     CHANGED_WHILE_READING,
     Chunk,
@@ -241,22 +239,11 @@ def corpus_key(corpus: Path, settings: Settings, files: list[Path] | None = None
     return digest.hexdigest()[:16]
 
 
-def rebuild(directory: Path, embedder: Embedder, corpus: Path, chunking: ChunkingOptions,
+def rebuild(location: str | Path, embedder: Embedder, corpus: Path, chunking: ChunkingOptions,
             progress: Progress | None = None, *, commit_chunks: int = Settings.commit_chunks) -> IngestReport:
     """Build a fresh index beside the old one and swap it in only when complete.
 
     An interrupted build leaves the old index untouched; the next rebuild starts the fresh one over.
     """
-    recover_swap(directory)
-    fresh = directory.with_name(directory.name + ".rebuild")
-    with ExitStack() as stack:
-        if directory.is_dir():
-            stack.enter_context(write_lock(directory))  # no incremental ingest into the index being replaced
-        shutil.rmtree(fresh, ignore_errors=True)
-        index = Index.open(fresh, embedder, create=True)
-        try:
-            report = sync(index, corpus, chunking, progress, commit_chunks=commit_chunks)
-        finally:
-            index.close()
-        swap_in(fresh, directory)
-    return report
+    with Index.fresh(location, embedder) as index:
+        return sync(index, corpus, chunking, progress, commit_chunks=commit_chunks)

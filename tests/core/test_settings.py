@@ -21,7 +21,7 @@ def test_each_source_overrides_the_one_before(tmp_path: Path, monkeypatch: pytes
     assert settings.search_mode == "dense"  # environment over lvo.toml
     assert settings.model == "aus-flag"  # flag over environment
     assert settings.port == 9000  # a flag that was not given (None) changes nothing
-    assert settings.index == tmp_path / ".lvo"  # paths are relative to the working directory
+    assert settings.index == str(tmp_path / ".lvo")  # paths are relative to the working directory
 
 
 def test_chunking_defaults_are_defined_once():
