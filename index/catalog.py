@@ -39,6 +39,30 @@ CREATE TABLE IF NOT EXISTS sentence_vectors (
 
 FILTER_COLUMNS = ("kommune", "bundesland", "typ")
 
+# SQL both stores share (SQLite and PostgreSQL)
+CONSISTENCY_CHECKS = {
+    "doppelte Abschnitte": "SELECT count(*) FROM (SELECT 1 FROM chunks GROUP BY document_id, ordinal"
+                           " HAVING count(*) > 1) AS twice",
+    "Abschnitte ohne Stichwörter": "SELECT count(*) FROM chunks WHERE id NOT IN (SELECT chunk_id FROM chunk_terms)",
+    "Dokumente ohne Abschnitte": "SELECT count(*) FROM documents WHERE id NOT IN (SELECT document_id FROM chunks)",
+}
+CHUNKS_BY_SOURCE = ("SELECT c.id FROM chunks c JOIN documents d ON d.id = c.document_id"
+                    " JOIN files f ON f.id = d.file_id WHERE f.source = {}")
+STORED_CHUNKS = ("SELECT c.id, d.source, d.title, c.text, c.heading, c.page_start, c.page_end, c.ocr, d.kommune,"
+                 " d.bundesland, d.typ, d.jahr, d.quelle FROM chunks c JOIN documents d ON d.id = c.document_id")
+FILTERED_CHUNKS = "SELECT c.id FROM chunks c JOIN documents d ON d.id = c.document_id WHERE {}"
+FACET = "SELECT DISTINCT {0} FROM documents WHERE {0} IS NOT NULL ORDER BY {0}"
+# Every table's columns, in the order `rows` gives and `load_rows` takes them (copying between stores).
+COLUMNS = {
+    "files": ("id", "source", "fingerprint"),
+    "documents": ("id", "file_id", "source", "title", "kommune", "bundesland", "typ", "jahr", "quelle"),
+    "chunks": ("id", "document_id", "ordinal", "text", "heading", "page_start", "page_end", "char_start", "char_end",
+               "ocr"),
+    "terms": ("id", "term"),
+    "chunk_terms": ("chunk_id", "bag"),
+    "sentence_vectors": ("chunk_id", "vectors"),
+}
+
 
 @dataclass(frozen=True)
 class StoredChunk:
@@ -66,18 +90,19 @@ class Filters:
     def __bool__(self) -> bool:
         return any((self.kommune, self.bundesland, self.typ, self.year_from is not None, self.year_to is not None))
 
-    def where(self) -> tuple[str, list[object]]:
-        clauses, params = ["1"], []
+    def where(self, placeholder: str = "?") -> tuple[str, list[object]]:
+        """SQL conditions on the documents `d` with their parameters, in the driver's `placeholder` style."""
+        clauses, params = ["TRUE"], []
         for column in FILTER_COLUMNS:
             values = getattr(self, column)
             if values:
-                clauses.append(f"d.{column} IN ({','.join('?' * len(values))})")
+                clauses.append(f"d.{column} IN ({','.join([placeholder] * len(values))})")
                 params.extend(values)
         if self.year_from is not None:
-            clauses.append("d.jahr >= ?")
+            clauses.append(f"d.jahr >= {placeholder}")
             params.append(self.year_from)
         if self.year_to is not None:
-            clauses.append("d.jahr <= ?")
+            clauses.append(f"d.jahr <= {placeholder}")
             params.append(self.year_to)
         return " AND ".join(clauses), params
 
@@ -136,12 +161,7 @@ class Catalog:
         checks = {
             "SQLite-Integrität verletzt": "SELECT count(*) FROM pragma_integrity_check WHERE integrity_check != 'ok'",
             "Verweise ins Leere": "SELECT count(*) FROM pragma_foreign_key_check",
-            "doppelte Abschnitte": "SELECT count(*) FROM (SELECT 1 FROM chunks GROUP BY document_id, ordinal"
-                                   " HAVING count(*) > 1)",
-            "Abschnitte ohne Stichwörter": "SELECT count(*) FROM chunks WHERE id NOT IN"
-                                           " (SELECT chunk_id FROM chunk_terms)",
-            "Dokumente ohne Abschnitte": "SELECT count(*) FROM documents WHERE id NOT IN"
-                                         " (SELECT document_id FROM chunks)",
+            **CONSISTENCY_CHECKS,
         }
         counts = {label: self._db.execute(query).fetchone()[0] for label, query in checks.items()}
         return [f"{count} {label}" for label, count in counts.items() if count]
@@ -151,9 +171,7 @@ class Catalog:
 
     def remove_file(self, source: str) -> list[int]:
         """Delete a file with its documents, chunks and keywords; return the removed chunk ids."""
-        ids = [row[0] for row in self._db.execute(
-            "SELECT c.id FROM chunks c JOIN documents d ON d.id = c.document_id "
-            "JOIN files f ON f.id = d.file_id WHERE f.source = ?", (source,))]
+        ids = [row[0] for row in self._db.execute(CHUNKS_BY_SOURCE.format("?"), (source,))]
         self._db.execute("DELETE FROM files WHERE source = ?", (source,))
         return ids
 
@@ -186,16 +204,12 @@ class Catalog:
         ids = list(ids)
         if not ids:
             return {}
-        rows = self._db.execute(
-            "SELECT c.id, d.source, d.title, c.text, c.heading, c.page_start, c.page_end, c.ocr, d.kommune,"
-            " d.bundesland, d.typ, d.jahr, d.quelle FROM chunks c JOIN documents d ON d.id = c.document_id"
-            f" WHERE c.id IN ({','.join('?' * len(ids))})", ids)
-        return {row[0]: _stored_chunk(row) for row in rows}
+        rows = self._select_in(STORED_CHUNKS + " WHERE c.id IN ({})", ids)
+        return {row[0]: stored_chunk(row) for row in rows}
 
     def filtered_chunk_ids(self, filters: Filters) -> list[int]:
         where, params = filters.where()
-        return [row[0] for row in self._db.execute(
-            f"SELECT c.id FROM chunks c JOIN documents d ON d.id = c.document_id WHERE {where}", params)]
+        return [row[0] for row in self._db.execute(FILTERED_CHUNKS.format(where), params)]
 
     def add_sentence_vectors(self, chunk_ids: list[int], vectors: list[np.ndarray]) -> None:
         """Store each chunk's sentence vectors (int8 with a scale per vector; chunks without sentences skipped)."""
@@ -227,9 +241,18 @@ class Catalog:
         """Distinct metadata values, for filter choices."""
         facets: dict[str, list[str | int]] = {}
         for column in (*FILTER_COLUMNS, "jahr"):
-            facets[column] = [row[0] for row in self._db.execute(
-                f"SELECT DISTINCT {column} FROM documents WHERE {column} IS NOT NULL ORDER BY {column}")]
+            facets[column] = [row[0] for row in self._db.execute(FACET.format(column))]
         return facets
+
+    def rows(self, table: str) -> Iterator[tuple]:
+        """All rows of `table` with the `COLUMNS` of it, by id."""
+        return self._db.execute(f"SELECT {', '.join(COLUMNS[table])} FROM {table} ORDER BY 1")
+
+    def load_rows(self, table: str, rows: Iterable[tuple]) -> None:
+        """Insert rows as `rows` gives them, ids included (inside the caller's transaction)."""
+        columns = COLUMNS[table]
+        self._db.executemany(f"INSERT INTO {table}({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
+                             rows)
 
     def _select_in(self, sql: str, values: list) -> Iterator[tuple]:
         """The rows of `sql`, whose `{}` is an IN list, over all `values` (500 at a time: SQLite's variable limit)."""
@@ -247,7 +270,8 @@ class Catalog:
                 self._db.execute("ALTER TABLE chunks ADD COLUMN ocr INTEGER NOT NULL DEFAULT 0")
 
 
-def _stored_chunk(row: tuple) -> StoredChunk:
+def stored_chunk(row: tuple) -> StoredChunk:
+    """A row of `STORED_CHUNKS`."""
     keys = ("kommune", "bundesland", "typ", "jahr", "quelle")
     metadata = {key: value for key, value in zip(keys, row[8:]) if value is not None}
     return StoredChunk(id=row[0], source=row[1], title=row[2], text=row[3], heading=row[4],
