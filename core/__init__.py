@@ -2,7 +2,7 @@
 
 from core.errors import ConfigError, LvoError
 from core.faults import COMMIT_STEPS, KILL_AT, SWAP_STEPS, kill_point
-from core.settings import MODES, ChunkingOptions, Settings, is_database, load_settings
+from core.settings import MODES, ChunkingOptions, Settings, index_location, is_database, load_settings
 
 __all__ = ["COMMIT_STEPS", "KILL_AT", "MODES", "SWAP_STEPS", "ChunkingOptions", "ConfigError", "LvoError", "Settings",
-           "is_database", "kill_point", "load_settings"]
+           "index_location", "is_database", "kill_point", "load_settings"]

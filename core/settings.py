@@ -133,10 +133,10 @@ def is_database(location: str | Path) -> bool:
     return str(location).startswith(DATABASE_SCHEMES)
 
 
-def _index_location(location: str, cwd: Path) -> str:
+def index_location(location: str, cwd: Path | None = None) -> str:
     """A database URL as given (without a password: that comes from PGPASSWORD or ~/.pgpass), else a folder."""
     if not is_database(location):
-        return str(cwd / Path(location).expanduser())
+        return str((cwd or Path.cwd()) / Path(location).expanduser())
     parts = urlsplit(location)
     if parts.password or "password" in parse_qs(parts.query):
         raise ConfigError("Das Datenbank-Passwort gehört nicht in die Index-Adresse: PGPASSWORD oder ~/.pgpass "
@@ -182,5 +182,5 @@ def _validate(settings: Settings, cwd: Path) -> Settings:
         raise ConfigError("session_hours muss positiv sein")
     if settings.llm_url and not settings.llm_model:
         raise ConfigError("llm_url ist gesetzt, aber llm_model fehlt (LVO_LLM_MODEL oder --llm-model)")
-    return replace(settings, corpus=cwd / settings.corpus, index=_index_location(settings.index, cwd),
+    return replace(settings, corpus=cwd / settings.corpus, index=index_location(settings.index, cwd),
                    users=cwd / settings.users)

@@ -1,4 +1,5 @@
-"""Index stage: embed chunks, keep them in a SQLite catalog with FAISS vectors and BM25 keywords, search.
+"""Index stage: embed chunks, keep them with BM25 keywords in a store (a folder: SQLite and FAISS; or PostgreSQL with
+pgvector), search.
 
 What eval and chat may use is listed here, including the few ingest helpers they need (text analysis,
 sentence splitting, the supported file types), so that they never reach below this layer.
@@ -11,6 +12,7 @@ from index.catalog import Filters
 from index.communes import Commune, Gazetteer
 from index.compare import LIMIT as COMPARE_LIMIT
 from index.compare import CommuneRow, Comparer, CompareWeights, Comparison, Quote
+from index.copy import copy_index
 from index.indexer import IngestReport, Progress, corpus_key, rebuild, sync
 from index.keywords import analyze
 from index.search import Hit, Searcher, SearchResult
@@ -43,6 +45,7 @@ __all__ = [
     "Searcher",
     "Span",
     "analyze",
+    "copy_index",
     "corpus_key",
     "join_hyphenated",
     "make_embedder",

@@ -254,6 +254,9 @@ class Catalog:
         self._db.executemany(f"INSERT INTO {table}({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
                              rows)
 
+    def restart_ids(self) -> None:
+        """Nothing to do: SQLite's AUTOINCREMENT continues after the largest id loaded."""
+
     def _select_in(self, sql: str, values: list) -> Iterator[tuple]:
         """The rows of `sql`, whose `{}` is an IN list, over all `values` (500 at a time: SQLite's variable limit)."""
         for start in range(0, len(values), 500):

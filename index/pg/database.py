@@ -40,12 +40,13 @@ CREATE TABLE sentence_vectors (
     chunk_id bigint PRIMARY KEY REFERENCES chunks(id) ON DELETE CASCADE, vectors bytea NOT NULL);
 """
 
-# Created by the first commit, when the model and so the dimension are known.
+# Made by the first commit, when the model and so the dimension are known; the HNSW index after its rows (one bulk
+# build is far quicker than inserting them one by one into the graph).
 VECTOR_TABLE = """
 CREATE TABLE chunk_vectors (
-    chunk_id bigint PRIMARY KEY REFERENCES chunks(id) ON DELETE CASCADE, embedding vector({dim}) NOT NULL);
-CREATE INDEX chunk_vectors_hnsw ON chunk_vectors USING hnsw (embedding vector_ip_ops);
+    chunk_id bigint PRIMARY KEY REFERENCES chunks(id) ON DELETE CASCADE, embedding vector({dim}) NOT NULL)
 """
+VECTOR_INDEX = "CREATE INDEX IF NOT EXISTS chunk_vectors_hnsw ON chunk_vectors USING hnsw (embedding vector_ip_ops)"
 
 MIGRATIONS: dict[int, str] = {}  # schema version N -> the SQL that turns N-1 into N (from version 2 on)
 

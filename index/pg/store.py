@@ -17,7 +17,7 @@ from psycopg import sql
 from core import kill_point
 from embed import Embedder
 from index.pg.catalog import PgCatalog
-from index.pg.database import REBUILD_SCHEMA, SCHEMA, VECTOR_TABLE, Database
+from index.pg.database import REBUILD_SCHEMA, SCHEMA, VECTOR_INDEX, VECTOR_TABLE, Database
 from index.pg.vectors import PgVectors
 from index.store import Index
 
@@ -77,6 +77,7 @@ class PgIndex(Index):
             self._create_vectors()
         self.vectors.remove(np.asarray(removed_ids, dtype=np.int64))
         self.vectors.add(np.asarray(added_ids, dtype=np.int64), added_vectors)
+        self.database.execute(VECTOR_INDEX)
         generation = self.generation + 1
         kill_point("vectors-written", generation)
         self.vectors.size = self.catalog.chunk_count()
