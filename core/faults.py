@@ -9,6 +9,10 @@ tests/index/test_crash_safety.py sets it; unset, `kill_point` only reads the var
   SQLite transaction not yet committed), `catalog-committed` (committed, old vector files not yet deleted);
 - rebuild swap (index/folder.py `swap_in`): `swap-marked` (fresh index marked complete), `swap-retired` (old index
   renamed to DIR.old), `swap-renamed` (fresh index renamed to DIR, DIR.old not yet deleted).
+
+A database index (index/pg/) commits in one transaction: `vectors-written` and `catalog-written` happen inside it,
+`catalog-committed` after it; its swap is one transaction too, with `swap-dropped` (old schema dropped, the fresh
+one not yet renamed, nothing committed) inside.
 """
 
 from __future__ import annotations
@@ -19,6 +23,8 @@ import signal
 KILL_AT = "LVO_KILL_AT"
 COMMIT_STEPS = ("vectors-written", "vectors-renamed", "catalog-written", "catalog-committed")
 SWAP_STEPS = ("swap-marked", "swap-retired", "swap-renamed")
+DATABASE_COMMIT_STEPS = ("vectors-written", "catalog-written", "catalog-committed")
+DATABASE_SWAP_STEPS = ("swap-dropped",)
 
 
 def kill_point(step: str, generation: int | None = None) -> None:

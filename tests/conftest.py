@@ -258,6 +258,16 @@ def sample_server(lvo_server: Servers, sample_index: Path) -> Server:
 
 
 @pytest.fixture(scope="session")
+def postgres(tmp_path_factory: pytest.TempPathFactory):
+    """ONE real PostgreSQL with pgvector per test worker (`tests/postgres.py`); `postgres.database()` makes an empty
+    database for a test."""
+    from tests.postgres import postgres_server
+
+    with postgres_server(tmp_path_factory.mktemp("postgres")) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
 def llm_url() -> Iterator[str]:
     """ONE real llama.cpp server with Gemma 3 270M for the whole session (base URL of its OpenAI API)."""
     from tests.llm_server import llama_server

@@ -105,5 +105,5 @@ def _swap_in(main: Database) -> None:
         main.execute(sql.SQL("UPDATE {}.meta SET value = %s WHERE key = 'generation'").format(fresh),
                      (str(generation),))
         main.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(current))
-        kill_point("swap-retired")
+        kill_point("swap-dropped")
         main.execute(sql.SQL("ALTER SCHEMA {} RENAME TO {}").format(fresh, current))
