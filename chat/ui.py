@@ -141,6 +141,11 @@ class ChatHandlers:
         self.export_dir = export_dir
         self.generator = generator
 
+    @shown_to_user
+    def filter_choices(self) -> tuple[Any, ...]:
+        """The filters' choices as the index holds them now (another server may have added documents)."""
+        return _filter_updates(self.searcher.index.catalog.facets())
+
     def names(self) -> list[str]:
         facets = self.searcher.index.catalog.facets()
         return [str(name) for name in (*facets.get("kommune", []), *facets.get("bundesland", []))]
@@ -327,6 +332,7 @@ def build_app(searcher: Searcher, settings: Settings, generator: Generator | Non
         if generator is not None:
             clear.click(lambda: 0, None, [formulated], api_visibility="private")
         add.click(handlers.upload, [files], [status, files, *filters[1:]], api_visibility="private")
+        app.load(handlers.filter_choices, None, filters[1:], api_visibility="private", show_progress="hidden")
         if who is not None:
             app.load(handlers.viewer, None, [who, upload_panel], api_visibility="private", show_progress="hidden")
         gr.api(handlers.search, api_name="search")

