@@ -252,8 +252,8 @@ def _eval(args: argparse.Namespace, settings: Settings) -> int:
         raise ConfigError("--generate bewertet ein Suchverfahren, nicht all")
     evalset = load_beir(args.beir) if args.beir else load_gold(args.gold, args.corpus)
     progress = _Bar() if sys.stderr.isatty() else None
-    directory = args.index or prepare_index(evalset, settings, args.cache, progress)
-    index = Index.open(directory, make_embedder(settings.model))
+    location = settings.index if args.index else prepare_index(evalset, settings, args.cache, progress)
+    index = Index.open(location, make_embedder(settings.model))
     try:
         searcher = Searcher.from_settings(index, settings)
         if args.generate:

@@ -79,7 +79,7 @@ def shown_to_user(handler: Callable) -> Callable:
         try:
             return handler(*args, **kwargs)
         except LvoError as error:
-            raise gr.Error(f"Fehler: {error}", print_exception=False) from None
+            raise gr.Error(f"Fehler: {error}", title="Fehler", print_exception=False) from None
 
     return guarded
 

@@ -82,14 +82,14 @@ def copy_uploads(uploads: list[Path], corpus: Path, report: UploadReport) -> dic
     return placed
 
 
-def add_documents(uploads: list[Path], corpus: Path, index_dir: str, embedder: Embedder,
+def add_documents(uploads: list[Path], corpus: Path, index_location: str, embedder: Embedder,
                   chunking: ChunkingOptions, progress: Progress | None = None) -> UploadReport:
     """Copy uploads into the corpus and index them; uploads that cannot be indexed are removed again."""
     report = UploadReport()
     placed = copy_uploads(uploads, corpus, report)
     if not placed:
         return report
-    index = Index.open(index_dir, embedder)
+    index = Index.open(index_location, embedder)
     try:
         ingest = sync(index, corpus, chunking, progress)
         report.facets = index.catalog.facets()

