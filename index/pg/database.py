@@ -20,6 +20,7 @@ SCHEMA_VERSION = 1
 CONNECT_SECONDS = 5  # a request waits this long for the database before it is told that it is not reachable
 POOL_SIZE = 4
 LOCK_NAMESPACE = 0x6C766F  # "lvo": the first key of the writers' advisory lock, the schema's hash the second
+PGVECTOR_MIN = (0, 8)  # iterative index scans
 EF_SEARCH = 200  # HNSW candidates per query: recall@50 against exact search, see docs/benchmarks.md
 
 TABLES = """
@@ -49,6 +50,10 @@ CREATE TABLE chunk_vectors (
 VECTOR_INDEX = "CREATE INDEX IF NOT EXISTS chunk_vectors_hnsw ON chunk_vectors USING hnsw (embedding vector_ip_ops)"
 
 MIGRATIONS: dict[int, str] = {}  # schema version N -> the SQL that turns N-1 into N (from version 2 on)
+
+
+def _version(text: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in text.split(".") if part.isdigit())
 
 
 def label(url: str) -> str:
@@ -90,9 +95,13 @@ class Database:
         self._pool.close()
 
     def _reachable_pool(self) -> ConnectionPool:
-        """A new pool, once a connection of our own has shown that the server answers (else the precise reason)."""
-        with self.errors():
-            psycopg.connect(self.url, connect_timeout=CONNECT_SECONDS).close()
+        """A new pool, once a connection of our own has shown that the server answers (else the precise reason)
+        and that its pgvector, if installed, has iterative index scans."""
+        with self.errors(), psycopg.connect(self.url, connect_timeout=CONNECT_SECONDS) as probe:
+            installed = probe.execute("SELECT extversion FROM pg_extension WHERE extname = 'vector'").fetchone()
+        if installed and _version(installed[0]) < PGVECTOR_MIN:
+            raise IndexStoreError(f"pgvector {installed[0]} in der Datenbank {self.label} ist zu alt: lvo braucht "
+                                  "0.8 oder neuer (ALTER EXTENSION vector UPDATE).")
         options = {"autocommit": True, "prepare_threshold": None, "connect_timeout": CONNECT_SECONDS}
         pool = ConnectionPool(self.url, min_size=1, max_size=POOL_SIZE, open=False, timeout=CONNECT_SECONDS,
                               kwargs=options, configure=self._configure, check=ConnectionPool.check_connection,

@@ -110,5 +110,8 @@ def test_every_database_fault_is_one_german_line_and_writes_nothing(postgres, lv
     assert postgres.admin("SELECT count(*) FROM pg_namespace WHERE nspname = 'lvo'", url) == [(0,)]
 
     postgres.admin("CREATE EXTENSION vector", url)  # what the database's administrator does once
+    postgres.admin("UPDATE pg_extension SET extversion = '0.7.4' WHERE extname = 'vector'", url)  # as if older
+    one_german_line(lvo(*ingest, url, env={"PGPASSWORD": "richtig"}), "pgvector 0.7.4", "ist zu alt")
+    postgres.admin("UPDATE pg_extension SET extversion = '0.8.6' WHERE extname = 'vector'", url)
     assert lvo(*ingest, url, env={"PGPASSWORD": "richtig"}).returncode == 0
     assert postgres.admin("SELECT count(*) FROM lvo.files", url) == [(1,)]
