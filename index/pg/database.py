@@ -20,6 +20,7 @@ SCHEMA_VERSION = 1
 CONNECT_SECONDS = 5  # a request waits this long for the database before it is told that it is not reachable
 POOL_SIZE = 4
 LOCK_NAMESPACE = 0x6C766F  # "lvo": the first key of the writers' advisory lock, the schema's hash the second
+CREATE_NAMESPACE = LOCK_NAMESPACE + 1  # the same for creating the schema
 PGVECTOR_MIN = (0, 8)  # iterative index scans
 EF_SEARCH = 200  # HNSW candidates per query: recall@50 against exact search, see docs/benchmarks.md
 
@@ -198,21 +199,24 @@ class Database:
             self._migrate(version)
 
     def _create_schema(self) -> None:
-        self._ensure_pgvector()
         with self.transaction():
+            self.execute("SELECT pg_advisory_xact_lock(%s, hashtext(%s))", (CREATE_NAMESPACE, self.schema))
+            if self.has_schema():  # another lvo made it meanwhile
+                return
+            self._ensure_pgvector()
             self.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(self.schema)))
             self.execute(TABLES)
             self.execute("INSERT INTO meta(key, value) VALUES ('schema', %s)", (str(SCHEMA_VERSION),))
 
     def _ensure_pgvector(self) -> None:
+        """Inside `_create_schema`'s transaction (so psycopg's own errors arrive here)."""
         if self.execute("SELECT 1 FROM pg_extension WHERE extname = 'vector'"):
             return
         try:
-            with self._pool.connection() as connection:
-                connection.execute("CREATE EXTENSION IF NOT EXISTS vector")
+            self.execute("CREATE EXTENSION vector")
         except psycopg.Error as error:
             if error.sqlstate not in ("42501", "0A000", "58P01"):  # no privilege, not installed
-                raise IndexStoreError(_message(error, self.label)) from None
+                raise
             raise IndexStoreError(
                 f"Die Erweiterung pgvector fehlt in der Datenbank {self.label}, und dieser Benutzer kann sie nicht "
                 "einrichten: als Administrator `CREATE EXTENSION vector;` ausführen (pgvector 0.8 oder neuer)."

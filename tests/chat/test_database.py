@@ -5,6 +5,9 @@ command, and a server outlives a database restart."""
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -12,8 +15,9 @@ import httpx
 import pytest
 from playwright.sync_api import sync_playwright
 
+from index.pg.database import label
 from tests.chat.test_browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, DESKTOP, ask
-from tests.conftest import Servers, copy_sample, lvo_process
+from tests.conftest import REPO, Servers, copy_sample, lvo_process
 
 pytestmark = pytest.mark.slow  # a database server, `lvo serve` processes, a browser
 
@@ -115,3 +119,18 @@ def test_every_database_fault_is_one_german_line_and_writes_nothing(postgres, lv
     postgres.admin("UPDATE pg_extension SET extversion = '0.8.6' WHERE extname = 'vector'", url)
     assert lvo(*ingest, url, env={"PGPASSWORD": "richtig"}).returncode == 0
     assert postgres.admin("SELECT count(*) FROM lvo.files", url) == [(1,)]
+
+
+def test_two_ingests_at_once_into_a_new_database_one_waits_its_turn_or_is_told(postgres, corpus: Path):
+    url = postgres.database()
+    copy_sample(corpus, "muelheim-ruhr-bildungsbuero.md", "herne-zwischenbilanz-erste-foerderphase.md")
+    command = [sys.executable, "-m", "chat.cli", "ingest", str(corpus), "--index", url, "--model", MODEL]
+    environment = {**os.environ, "PYTHONPATH": str(REPO)}
+    processes = [subprocess.Popen(command, cwd=REPO, env=environment, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                  text=True) for _ in range(2)]
+    finished = [(process.wait(timeout=300), *process.communicate()) for process in processes]
+    assert sorted(code for code, _, _ in finished) in ([0, 0], [0, 2]), finished
+    for code, out, err in finished:
+        assert "Traceback" not in out + err
+        assert code == 0 or err.strip() == f"Fehler: In der Datenbank {label(url)} läuft bereits ein anderer Ingest."
+    assert postgres.admin("SELECT count(*) FROM lvo.files", url) == [(2,)]
