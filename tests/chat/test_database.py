@@ -16,7 +16,7 @@ import pytest
 from playwright.sync_api import sync_playwright
 
 from index.pg.database import label
-from tests.chat.test_browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, DESKTOP, ask
+from tests.chat.test_browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, DESKTOP, ask, choose
 from tests.conftest import REPO, Servers, copy_sample, lvo_process
 
 pytestmark = pytest.mark.slow  # a database server, `lvo serve` processes, a browser
@@ -61,7 +61,8 @@ def test_two_servers_on_one_database_find_a_new_file_within_two_seconds(postgres
         assert not found(server.url)
 
     (corpus / "oberlausitz.md").write_text(
-        f"# Schulnetz\n\nDer {NEW_PHRASE} bündelt seit 2012 die Grundschulen dreier Gemeinden.", "utf-8")
+        f"---\nkommune: Landkreis Görlitz\n---\n# Schulnetz\n\nDer {NEW_PHRASE} bündelt seit 2012 die Grundschulen "
+        "dreier Gemeinden.", "utf-8")
     ingest = lvo_process("ingest", corpus, "--index", url, "--model", MODEL)
     assert ingest.returncode == 0, ingest.stderr
     ingested = time.monotonic()
@@ -93,6 +94,11 @@ def test_two_servers_on_one_database_find_a_new_file_within_two_seconds(postgres
         for server in servers:  # the same processes, after the database came back
             assert found(server.url)
         assert "Bildungsbüro" in ask(page, "Was macht das Bildungsbüro?").inner_text()
+        other = browser.new_page(viewport=DESKTOP, locale="de-DE")  # the other replica's filters know the new file
+        other.goto(servers[1].url, wait_until="load")
+        other.wait_for_selector("#lvo-frage textarea")
+        choose(other, "#lvo-kommune", "Landkreis Görlitz")
+        assert "Landkreis Görlitz" in other.locator("#lvo-kommune").inner_text()
         browser.close()
 
 
