@@ -58,6 +58,7 @@ class _Ranking:
     dense_ids: list[int]
     keyword_ids: list[int]
     keyword_top: float = 0.0  # BM25 score of the best keyword passage
+    sentences: dict[int, bytes | None] = field(default_factory=dict)  # packed sentence vectors read so far
 
 
 def _zscores(values: np.ndarray) -> np.ndarray:
@@ -126,8 +127,8 @@ class Searcher:
     def _answer_candidates(self, query: str, terms: list[str], query_vector: np.ndarray | None, hits: list[Hit],
                            ranking: _Ranking, kind: AnswerType | None) -> list[Candidate]:
         shown = hits[:ANSWER_PASSAGES]
-        packed = self.index.catalog.sentence_vectors([hit.chunk_id for hit in shown]) if query_vector is not None \
-            else {}
+        packed = self._sentence_vectors([hit.chunk_id for hit in shown], ranking.sentences) \
+            if query_vector is not None else {}
         passages = []
         for hit in shown:
             if hit.chunk_id in packed:
@@ -176,28 +177,37 @@ class Searcher:
         dense_ids = list(dense)
         if mode == "dense":
             return _Ranking(_by_score(dense), cosines, dense, dense_ids, list(keyword), top)
-        return _Ranking(self._fuse(query_vector, dense, keyword), cosines, dense, dense_ids, list(keyword), top)
+        sentences: dict[int, bytes | None] = {}
+        return _Ranking(self._fuse(query_vector, dense, keyword, sentences), cosines, dense, dense_ids, list(keyword),
+                        top, sentences)
 
-    def _fuse(self, query_vector: np.ndarray, dense: dict[int, float],
-              keyword: dict[int, float]) -> list[tuple[int, float]]:
+    def _sentence_vectors(self, ids: list[int], read: dict[int, bytes | None]) -> dict[int, bytes]:
+        """The packed sentence vectors of `ids` (those that have them); `read` keeps what one search has read."""
+        if missing := [i for i in ids if i not in read]:
+            found = self.index.catalog.sentence_vectors(missing)
+            read.update({i: found.get(i) for i in missing})
+        return {i: read[i] for i in ids if read[i] is not None}
+
+    def _fuse(self, query_vector: np.ndarray, dense: dict[int, float], keyword: dict[int, float],
+              sentences: dict[int, bytes | None]) -> list[tuple[int, float]]:
         missing = [i for i in keyword if i not in dense]
-        for chunk_id, vector in zip(missing, self.index.vectors.vectors_of(missing)):
-            dense[chunk_id] = float(vector @ query_vector)
+        for chunk_id, cosine in zip(missing, self.index.vectors.cosines(missing, query_vector)):
+            dense[chunk_id] = float(cosine)
         ids = list(dense)
         passage = np.array([dense[i] for i in ids])
         w = self.weights
         fused = w.dense * _zscores(passage) + w.keyword * _zscores(np.array([keyword.get(i, 0.0) for i in ids]))
         if w.sentence:
-            fused += w.sentence * _zscores(self._closest_sentences(query_vector, ids, passage, fused))
+            fused += w.sentence * _zscores(self._closest_sentences(query_vector, ids, passage, fused, sentences))
         return _by_score(dict(zip(ids, fused.tolist())))
 
-    def _closest_sentences(self, query_vector: np.ndarray, ids: list[int], passage: np.ndarray,
-                           prior: np.ndarray) -> np.ndarray:
+    def _closest_sentences(self, query_vector: np.ndarray, ids: list[int], passage: np.ndarray, prior: np.ndarray,
+                           sentences: dict[int, bytes | None]) -> np.ndarray:
         """Cosine of the query to each passage's closest sentence, for the `sentence_candidates` passages best by
         `prior`; the passage's own cosine for the others and where none are stored. Sentence vectors are the one
         part of a search read at random from the catalog, so fewer reads keep large indexes quick."""
         shortlist = np.argsort(-prior, kind="stable")[: self.sentence_candidates].tolist()
-        packed = self.index.catalog.sentence_vectors([ids[position] for position in shortlist])
+        packed = self._sentence_vectors([ids[position] for position in shortlist], sentences)
         closest = passage.copy()
         having = [position for position in shortlist if ids[position] in packed]
         if having:

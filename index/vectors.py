@@ -50,6 +50,9 @@ class VectorStore(Protocol):
 
     def vectors_of(self, ids: list[int]) -> np.ndarray: ...
 
+    def cosines(self, ids: list[int], query: np.ndarray) -> np.ndarray:
+        """The cosine of each of the stored vectors `ids` to `query`."""
+
     def write(self, path: Path) -> None:
         """Write to `path` and flush it to disk (no rename: see `save`)."""
 
@@ -210,6 +213,9 @@ class FaissStore:
         if not len(ids):
             return np.zeros((0, self.dim), "float32")
         return self._index.reconstruct_batch(np.asarray(ids, dtype=np.int64))
+
+    def cosines(self, ids: list[int], query: np.ndarray) -> np.ndarray:
+        return self.vectors_of(ids) @ query
 
     def ids(self) -> np.ndarray:
         return _ids_of(self._index)

@@ -71,6 +71,15 @@ class PgVectors:
             vectors = {chunk_id: from_binary(data) for chunk_id, data in cursor}
         return np.vstack([vectors[i] for i in ids]).astype(np.float32)
 
+    def cosines(self, ids: list[int], query: np.ndarray) -> np.ndarray:
+        """Computed by the server: two numbers per row come back instead of a vector."""
+        if not len(ids):
+            return np.zeros(0, "float32")
+        rows = dict(self.database.execute(
+            "SELECT chunk_id, -(embedding <#> %s::vector) FROM chunk_vectors WHERE chunk_id = ANY(%s)",
+            (vector_literal(query), list(ids))))
+        return np.asarray([rows[i] for i in ids], dtype=np.float32)
+
     def ids(self) -> np.ndarray:
         return np.asarray([row[0] for row in self.database.execute("SELECT chunk_id FROM chunk_vectors")],
                           dtype=np.int64)
