@@ -48,7 +48,7 @@ VECTOR_TABLE = """
 CREATE TABLE chunk_vectors (
     chunk_id bigint PRIMARY KEY REFERENCES chunks(id) ON DELETE CASCADE, embedding vector({dim}) NOT NULL)
 """
-VECTOR_INDEX = "CREATE INDEX IF NOT EXISTS chunk_vectors_hnsw ON chunk_vectors USING hnsw (embedding vector_ip_ops)"
+VECTOR_INDEX = "CREATE INDEX chunk_vectors_hnsw ON chunk_vectors USING hnsw (embedding vector_ip_ops)"
 
 MIGRATIONS: dict[int, str] = {}  # schema version N -> the SQL that turns N-1 into N (from version 2 on)
 

@@ -73,11 +73,13 @@ class PgIndex(Index):
             yield
 
     def commit(self, removed_ids: list[int], added_ids: list[int], added_vectors: np.ndarray) -> None:
-        if self.vectors is None:
+        first = self.vectors is None
+        if first:
             self._create_vectors()
         self.vectors.remove(np.asarray(removed_ids, dtype=np.int64))
         self.vectors.add(np.asarray(added_ids, dtype=np.int64), added_vectors)
-        self.database.execute(VECTOR_INDEX)
+        if first:  # built over the first commit's rows at once; later rows join the graph one by one
+            self.database.execute(VECTOR_INDEX)
         generation = self.generation + 1
         kill_point("vectors-written", generation)
         self.vectors.size = self.catalog.chunk_count()
@@ -87,9 +89,9 @@ class PgIndex(Index):
         kill_point("catalog-written", generation)
 
     def _create_vectors(self) -> None:
+        """The vector table of a fresh index (generation 0 has none: it comes with the first commit)."""
         dim = self.embedder.dim
-        if not self.database.has_table("chunk_vectors"):
-            self.database.execute(VECTOR_TABLE.format(dim=dim))
+        self.database.execute(VECTOR_TABLE.format(dim=dim))
         self.catalog.set_meta("model", self.embedder.name)
         self.catalog.set_meta("dim", str(dim))
         self.vectors = PgVectors(self.database, dim, 0)
